@@ -1,0 +1,124 @@
+"""Forward hooks -> Trace. Hooks are borrowed: registered, used once, removed in `finally`.
+
+Thread safety: Streamlit sessions share one cached model (st.cache_resource). A per-model lock
+serialises captures, and each hook records only calls made by the capturing thread, so a plain
+forward from another session never leaks into this Trace.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .types import Activation, Trace
+
+_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+SHOWN_TYPES = (nn.Conv2d, nn.Linear) + POOL_TYPES
+
+
+def _lock_for(model: nn.Module) -> threading.Lock:
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.Lock()
+        return lock
+
+
+def default_layers(model: nn.Module) -> list[str]:
+    """The layers a CNN view offers: convs, pools, linears, ReLUs that stand as their own layer,
+    residual blocks, and inside each block its F(x) (bn2) and shortcut (downsample)."""
+    names = []
+    parents = {name: m for name, m in model.named_modules()}
+    for name, m in model.named_modules():
+        if not name:
+            continue
+        parent = parents.get(name.rsplit(".", 1)[0]) if "." in name else model
+        kind = type(m).__name__
+        if isinstance(m, SHOWN_TYPES) or kind in ("BasicBlock", "Bottleneck"):
+            names.append(name)
+        elif isinstance(m, nn.ReLU) and isinstance(parent, nn.Sequential):
+            names.append(name)
+        elif type(parent).__name__ == "BasicBlock" and name.rsplit(".", 1)[-1] in ("bn2", "downsample"):
+            names.append(name)
+    return names
+
+
+def _records_input(m: nn.Module) -> bool:
+    # Pools are shown before/after; residual blocks as x, F(x), F(x)+x.
+    return isinstance(m, POOL_TYPES) or type(m).__name__ in ("BasicBlock", "Bottleneck")
+
+
+def _first_tensor(obj) -> torch.Tensor | None:
+    if isinstance(obj, torch.Tensor):
+        return obj
+    if isinstance(obj, (tuple, list)):
+        for o in obj:
+            t = _first_tensor(o)
+            if t is not None:
+                return t
+    return None
+
+
+def _to_numpy(t: torch.Tensor, copy: bool) -> np.ndarray:
+    a = t.detach()[0].to("cpu", torch.float32)  # batch item 0
+    return a.clone().numpy() if copy else a.numpy()
+
+
+def capture(
+    model: nn.Module,
+    x: torch.Tensor,
+    layers: Iterable[str] | None = None,
+    copy: bool = False,
+) -> Trace:
+    """Run `model(x)` once and return every requested layer's output (batch item 0) as numpy.
+
+    layers: module names (as in `model.named_modules()`); None means `default_layers(model)`.
+    copy: nnviz's models use no in-place ops, so outputs are never modified after a hook sees
+    them and views are safe (and keep the overhead low). Pass copy=True for other models.
+    """
+    modules = dict(model.named_modules())
+    names = default_layers(model) if layers is None else list(layers)
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        raise KeyError(f"no layer named {unknown[0]!r} in {type(model).__name__}")
+
+    owner = threading.get_ident()
+    found: dict[str, Activation] = {}
+
+    def make_hook(name: str, record_input: bool):
+        def hook(module, args, output):
+            if threading.get_ident() != owner or name in found:
+                return  # another session's forward, or a module reused in one pass
+            out = _first_tensor(output)
+            if out is None:
+                return
+            inp = _first_tensor(args) if record_input else None
+            found[name] = Activation(
+                name=name,
+                module_type=type(module).__name__,
+                output=_to_numpy(out, copy),
+                input=_to_numpy(inp, copy) if inp is not None else None,
+            )
+
+        return hook
+
+    with _lock_for(model):
+        handles = []
+        try:
+            for n in names:
+                handles.append(modules[n].register_forward_hook(make_hook(n, _records_input(modules[n]))))
+            with torch.inference_mode():
+                y = model(x)
+        finally:
+            for h in handles:
+                h.remove()
+    out = _first_tensor(y)
+    ordered = {n: found[n] for n in names if n in found}  # module order, not call order
+    return Trace(activations=ordered, output=_to_numpy(out, copy) if out is not None else np.zeros(0))

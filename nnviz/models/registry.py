@@ -1,0 +1,91 @@
+"""The model registry: every architecture registers itself here once, pages list what it holds.
+
+Modelled on torchvision's `_api.py`: `@register` on a builder, `list_models`, `load_model`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..types import FAMILIES, ModelSpec, Preprocess, WeightsInfo
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(
+    name: str,
+    *,
+    family: str,
+    input_kind: str,
+    description: str,
+    default_weights: str | None = None,
+    labels: tuple[str, ...] | None = None,
+    preprocess: Preprocess | None = None,
+    **extra,
+) -> Callable:
+    """Decorator for a zero-argument builder returning an untrained nn.Module."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+
+    def wrap(build: Callable) -> Callable:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        _REGISTRY[name] = ModelSpec(
+            name=name,
+            family=family,
+            input_kind=input_kind,
+            description=description,
+            build=build,
+            default_weights=default_weights,
+            labels=labels,
+            preprocess=preprocess,
+            extra=dict(extra),
+        )
+        return build
+
+    return wrap
+
+
+def list_models(family: str | None = None) -> list[str]:
+    """Registered model names (in registration order), optionally of one family."""
+    _import_all()
+    return [n for n, s in _REGISTRY.items() if family is None or s.family == family]
+
+
+def get_spec(name: str) -> ModelSpec:
+    _import_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no model named {name!r}; registered: {', '.join(_REGISTRY)}") from None
+
+
+def load_model(name: str, weights: str | Path | bytes = "default"):
+    """Build `name`, load weights, put it in eval mode and attach `.spec` and `.weights_info`.
+
+    weights: "default" (shipped file, else the torch hub cache, else random init),
+    "random", a path to a .pth/.safetensors file, or the bytes of one (an upload).
+    """
+    from .. import weights as W  # torch-heavy; imported on first use
+
+    spec = get_spec(name)
+    model = spec.build()
+    info = W.apply_weights(model, spec, weights)
+    model.eval()
+    model.spec = spec
+    model.weights_info = info
+    return model
+
+
+def _import_all() -> None:
+    # Importing the model modules runs their @register decorators.
+    from . import cnn  # noqa: F401
+    for optional in ("recurrent", "transformer"):
+        try:
+            __import__(f"{__package__}.{optional}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__package__}.{optional}":
+                raise
+
+
+__all__ = ["register", "list_models", "get_spec", "load_model", "WeightsInfo"]

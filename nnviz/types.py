@@ -1,0 +1,116 @@
+"""Small dataclasses shared by every part of nnviz. No torch, no streamlit here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+FAMILIES = ("cnn", "recurrent", "transformer")
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How an image becomes the model's input tensor; shown to the user step by step."""
+
+    size: int  # final square side, e.g. 224
+    resize: int | None = None  # shorter side before the centre crop (None: no crop)
+    grayscale: bool = False
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+    digit: bool = False  # MNIST-style: invert if needed, crop to the ink, fit in 20x20, pad to 28
+
+    def steps(self) -> list[str]:
+        out = []
+        if self.digit:
+            out += [
+                "convert to grayscale; invert if the background is light (the model saw light ink on black)",
+                "crop to the ink, scale the longer side to 20 px, centre in a 28x28 frame",
+            ]
+        else:
+            out.append("convert to grayscale" if self.grayscale else "convert to RGB")
+            if self.resize:
+                out.append(f"resize the shorter side to {self.resize} px")
+                out.append(f"centre-crop to {self.size}x{self.size}")
+            else:
+                out.append(f"resize to {self.size}x{self.size}")
+        out.append(
+            "scale to [0, 1], then normalise per channel: (x - mean) / std with "
+            f"mean={list(self.mean)}, std={list(self.std)}"
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about a model, before any weights are loaded."""
+
+    name: str
+    family: str  # one of FAMILIES
+    input_kind: str  # "image", "text", "series", "tokens"
+    description: str
+    build: Callable[[], Any]  # returns an untrained nn.Module
+    default_weights: str | None = None  # "shipped:<file>" or "torchvision:<file>" or None
+    labels: tuple[str, ...] | None = None
+    preprocess: Preprocess | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Which weights a model carries: every view shows `label`."""
+
+    source: str  # e.g. "shipped file nnviz/weights/lenet5.safetensors", "random initialisation"
+    trained: bool
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.source if self.trained else f"UNTRAINED ({self.source})"
+
+
+@dataclass
+class Activation:
+    """One captured layer: its output (batch item 0) and, for some layers, its input."""
+
+    name: str
+    module_type: str
+    output: np.ndarray  # (C, H, W) for conv maps, (F,) for linear, ...
+    input: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.output.shape)
+
+
+@dataclass
+class Trace:
+    """Everything one forward pass produced that a view may want. Plain numpy: picklable, cacheable."""
+
+    activations: dict[str, Activation]
+    output: np.ndarray  # the model's final output for batch item 0 (e.g. logits)
+
+    def __getitem__(self, name: str) -> Activation:
+        return self.activations[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.activations
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.activations)
+
+    @property
+    def nbytes(self) -> int:
+        total = self.output.nbytes
+        for a in self.activations.values():
+            total += a.output.nbytes + (a.input.nbytes if a.input is not None else 0)
+        return total
+
+
+class InputError(ValueError):
+    """Bad user input. The message is one sentence the UI shows as it is."""
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be used. The message names the first problem."""

@@ -1,0 +1,210 @@
+"""Where a model's weights come from, and loading them safely.
+
+Order for "default": a file shipped in this folder; else a torchvision checkpoint already in the
+torch hub cache; else random initialisation, labelled untrained. Downloads happen only through
+`download()` (an explicit click in the app, or `python -m nnviz.weights fetch NAME`).
+Files load with `weights_only=True` or safetensors, never plain pickle.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..types import ModelSpec, WeightsError, WeightsInfo
+
+HERE = Path(__file__).parent
+TORCHVISION_URL = "https://download.pytorch.org/models/"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A published torchvision ImageNet checkpoint: its file name carries a sha256 prefix."""
+
+    filename: str
+    size_mb: float
+
+    @property
+    def url(self) -> str:
+        return TORCHVISION_URL + self.filename
+
+    @property
+    def hash_prefix(self) -> str:
+        return self.filename.rsplit("-", 1)[1].split(".")[0]
+
+
+# Sizes as torchvision documents them.
+CHECKPOINTS = {
+    "alexnet": Checkpoint("alexnet-owt-7be5be79.pth", 233.1),
+    "vgg11": Checkpoint("vgg11-8a719046.pth", 506.8),
+    "vgg16": Checkpoint("vgg16-397923af.pth", 527.8),
+    "resnet18": Checkpoint("resnet18-f37072fd.pth", 44.7),
+}
+
+
+def hub_dir() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def cached_checkpoint(name: str) -> Path | None:
+    """The torch hub cache copy of `name`'s ImageNet checkpoint, if one is there."""
+    ck = CHECKPOINTS.get(name)
+    if ck is None:
+        return None
+    path = hub_dir() / ck.filename
+    return path if path.is_file() else None
+
+
+def read_state_dict(source: str | Path | bytes, name: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """Read a .safetensors or .pth file (path or bytes) into a flat state dict, safely."""
+    data = source if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
+    if not data:
+        raise WeightsError(f"{name} is empty.")
+    if _looks_like_safetensors(data):
+        from safetensors.torch import load as st_load
+
+        try:
+            sd = st_load(bytes(data))
+        except Exception as e:  # safetensors raises several types for corrupt headers
+            raise WeightsError(f"{name} looks like safetensors but cannot be read ({e}).") from None
+    else:
+        try:
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise WeightsError(
+                f"{name} is not a PyTorch checkpoint that loads with weights_only=True ({first[:200]})."
+            ) from None
+        sd = _unwrap(obj, name)
+    if any(k.startswith("module.") for k in sd):  # saved from DataParallel
+        sd = {k.removeprefix("module."): v for k, v in sd.items()}
+    return sd
+
+
+def _looks_like_safetensors(data: bytes) -> bool:
+    if len(data) < 10:
+        return False
+    n = int.from_bytes(data[:8], "little")
+    return 0 < n < len(data) and data[8:9] == b"{"
+
+
+def _unwrap(obj, name: str) -> dict[str, torch.Tensor]:
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{name} does not hold a state dict (a mapping of names to tensors).")
+    return dict(obj)
+
+
+def check_state_dict(model: nn.Module, sd: dict[str, torch.Tensor], model_name: str) -> None:
+    """Raise WeightsError naming the first key or shape that does not fit `model`."""
+    expected = model.state_dict()
+    optional = {k for k in expected if k.endswith("num_batches_tracked")}
+    for k, v in expected.items():
+        if k not in sd:
+            if k in optional:
+                continue
+            raise WeightsError(f"The file does not fit {model_name}: key '{k}' is missing.")
+        if tuple(sd[k].shape) != tuple(v.shape):
+            raise WeightsError(
+                f"The file does not fit {model_name}: '{k}' has shape {tuple(sd[k].shape)} "
+                f"in the file but {tuple(v.shape)} in the model."
+            )
+    for k in sd:
+        if k not in expected:
+            raise WeightsError(f"The file does not fit {model_name}: unexpected key '{k}'.")
+
+
+def load_into(model: nn.Module, source: str | Path | bytes, model_name: str, name: str = "checkpoint") -> None:
+    sd = read_state_dict(source, name)
+    check_state_dict(model, sd, model_name)
+    missing = {k: v for k, v in model.state_dict().items() if k not in sd}  # only num_batches_tracked
+    model.load_state_dict({**missing, **sd}, strict=True)
+
+
+def apply_weights(model: nn.Module, spec: ModelSpec, weights: str | Path | bytes) -> WeightsInfo:
+    """Load the requested weights into `model` and say where they came from."""
+    if isinstance(weights, (bytes, bytearray)):
+        load_into(model, weights, spec.name, "the uploaded file")
+        return WeightsInfo("uploaded checkpoint", trained=True)
+    if weights == "random":
+        return WeightsInfo("random initialisation", trained=False)
+    if weights != "default":
+        path = Path(weights)
+        if not path.is_file():
+            raise WeightsError(f"No weights file at {path}.")
+        load_into(model, path, spec.name, path.name)
+        return WeightsInfo(f"file {path.name}", trained=True)
+    if "loader" in spec.extra:  # e.g. a pretrained model whose files a pip package ships
+        return spec.extra["loader"](model)
+    kind, _, filename = (spec.default_weights or "").partition(":")
+    if kind == "shipped":
+        path = HERE / filename
+        if path.is_file():
+            load_into(model, path, spec.name, filename)
+            return WeightsInfo(f"shipped weights nnviz/weights/{filename}", trained=True)
+        return WeightsInfo("random initialisation", trained=False, note=f"shipped file {filename} is missing")
+    if kind == "torchvision":
+        cached = cached_checkpoint(spec.name)
+        if cached is not None:
+            load_into(model, cached, spec.name, cached.name)
+            return WeightsInfo(f"torchvision ImageNet weights ({cached.name}, torch hub cache)", trained=True)
+        return WeightsInfo(
+            "random initialisation",
+            trained=False,
+            note="ImageNet weights are not on this machine: download them on the CNN page, "
+            f"run `python -m nnviz.weights fetch {spec.name}`, or upload a checkpoint.",
+        )
+    return WeightsInfo("random initialisation", trained=False)
+
+
+def download(
+    name: str,
+    progress: Callable[[int, int], None] | None = None,
+    timeout: float = 15.0,
+    opener: Callable = urllib.request.urlopen,
+) -> Path:
+    """Fetch `name`'s torchvision checkpoint into the torch hub cache, checking its sha256 prefix.
+
+    Raises WeightsError with one sentence when offline, interrupted or corrupt.
+    """
+    ck = CHECKPOINTS.get(name)
+    if ck is None:
+        raise WeightsError(f"There are no published ImageNet weights for {name}.")
+    dest = hub_dir() / ck.filename
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sha = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                resp = opener(ck.url, timeout=timeout)
+            except OSError as e:
+                raise WeightsError(
+                    f"Could not reach {ck.url} ({getattr(e, 'reason', e)}); this machine may be offline."
+                ) from None
+            with resp:
+                total = int(resp.headers.get("Content-Length") or 0)
+                done = 0
+                while chunk := resp.read(1 << 20):
+                    out.write(chunk)
+                    sha.update(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+        if not sha.hexdigest().startswith(ck.hash_prefix):
+            raise WeightsError(f"The download of {ck.filename} is corrupt (sha256 does not start with {ck.hash_prefix}).")
+        os.replace(tmp, dest)
+        return dest
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
