@@ -19,6 +19,10 @@ from .types import Activation, Trace
 _LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
+# How many model forwards `capture` has run in this process; the app tests use it to prove
+# that changing a view (layer, channel, sort, page) never runs the model again.
+forward_count = 0
+
 POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 SHOWN_TYPES = (nn.Conv2d, nn.Linear) + POOL_TYPES
 
@@ -116,6 +120,8 @@ def capture(
                 handles.append(modules[n].register_forward_hook(make_hook(n, _records_input(modules[n]))))
             with torch.inference_mode():
                 y = model(x)
+            global forward_count
+            forward_count += 1
         finally:
             for h in handles:
                 h.remove()

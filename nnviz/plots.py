@@ -263,6 +263,7 @@ def top_k_bar(probs: np.ndarray, labels: list[str] | tuple[str, ...] | None, k: 
         )
     )
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability")
+    fig.update_yaxes(type="category")  # digit labels "0".."9" must not become a numeric axis
     return base_layout(fig, title, 80 + 48 * k)
 
 
@@ -283,7 +284,7 @@ def architecture_strip(layers: list[tuple[str, str, tuple[int, ...]]], selected:
             hovertemplate="%{x}<br>%{customdata[0]} → %{customdata[1]}<extra></extra>",
         )
     )
-    fig.update_yaxes(type="log", title="values")
+    fig.update_yaxes(type="log", title="values in output", dtick=1)
     fig.update_xaxes(tickangle=-60, tickfont=dict(size=12))
     return base_layout(fig, None, 300)
 

@@ -1,0 +1,542 @@
+"""Recurrent networks whose every time step can be watched: RNN (tanh), LSTM and GRU.
+
+The layers are written out step by step so a view can show, per character or per time step,
+the gates (LSTM: input i, forget f, candidate g, output o; GRU: reset r, update z, new n), the
+cell state c and the hidden state h. They use `nn.LSTM` / `nn.RNN` / `nn.GRU`'s exact parameter
+names and gate order (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `..._l1`, ...),
+so a state_dict trained with the fast PyTorch module loads strict here, and
+tests/models/test_recurrent.py proves the outputs agree (`torch.testing.assert_close`).
+
+Models (registry family "recurrent"):
+- `char_lstm`, `char_rnn`: character-level language models (embedding -> LSTM/RNN -> linear)
+  trained on Python standard-library source by `nnviz/training/char_lm.py`.
+- `sunspots_lstm`: a one-step-ahead forecaster (LSTM -> linear) trained on yearly sunspot
+  numbers by `nnviz/training/forecast.py`.
+
+Views call `model.run(...)`, which returns a plain-numpy `RecurrentTrace`; picking a unit, a
+gate or a position afterwards never runs the model again.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..types import InputError
+from .registry import register
+
+# ---------------------------------------------------------------------------------------------
+# The step-by-step layers
+
+
+# Gate names per cell type, in PyTorch's order of the rows of weight_ih / weight_hh.
+GATE_NAMES = {
+    "rnn": (),
+    "lstm": ("input", "forget", "cell", "output"),  # i, f, g (candidate), o
+    "gru": ("reset", "update", "new"),  # r, z, n
+}
+_GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih = count * hidden_size
+
+
+class _StepRecurrent(nn.Module):
+    """Shared machinery of RNN / LSTM / GRU: nn.RNNBase's parameters, a Python step loop.
+
+    Layers run one after the other over the whole sequence (as nn.LSTM does without dropout),
+    so the input projection x @ W_ih^T + b_ih of a layer is one matmul for all T steps and only
+    the recurrent part h @ W_hh^T + b_hh stays in the loop.
+    """
+
+    mode = "rnn"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, batch_first: bool = True) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.batch_first = batch_first
+        rows = _GATE_COUNT[self.mode] * hidden_size
+        for k in range(num_layers):
+            in_k = input_size if k == 0 else hidden_size
+            # Registered in nn.LSTM's order, so state_dict() lists keys as PyTorch does.
+            setattr(self, f"weight_ih_l{k}", nn.Parameter(torch.empty(rows, in_k)))
+            setattr(self, f"weight_hh_l{k}", nn.Parameter(torch.empty(rows, hidden_size)))
+            setattr(self, f"bias_ih_l{k}", nn.Parameter(torch.empty(rows)))
+            setattr(self, f"bias_hh_l{k}", nn.Parameter(torch.empty(rows)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # PyTorch's initialisation: every weight and bias uniform in +-1/sqrt(hidden_size).
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, batch_first={self.batch_first}"
+
+    def _layer_params(self, k: int) -> tuple[torch.Tensor, ...]:
+        return (
+            getattr(self, f"weight_ih_l{k}"),
+            getattr(self, f"weight_hh_l{k}"),
+            getattr(self, f"bias_ih_l{k}"),
+            getattr(self, f"bias_hh_l{k}"),
+        )
+
+    # Subclasses implement one layer over the whole sequence.
+    def _layer(self, xp, w_hh, b_hh, h, c, record):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _split_hx(self, hx, batch: int, like: torch.Tensor):
+        """Initial (h0, c0), each (L, B, H); zeros when hx is None. c0 is None except for LSTM."""
+        zeros = like.new_zeros(self.num_layers, batch, self.hidden_size)
+        if self.mode == "lstm":
+            return (zeros, zeros) if hx is None else hx
+        return (zeros if hx is None else hx), None
+
+    def run_layers(self, x: torch.Tensor, hx=None, record: bool = False):
+        """x (B, T, I) batch-first. Returns output (B, T, H), final h (L, B, H), final c or None,
+        and when `record` a list per layer of {"h": (B,T,H), "c": (B,T,H) (LSTM), "gates": (B,T,G*H)}."""
+        if x.dim() != 3:
+            raise ValueError(f"expected a (batch, time, features) tensor, got shape {tuple(x.shape)}")
+        B, T, _ = x.shape
+        h0, c0 = self._split_hx(hx, B, x)
+        layer_in = x
+        h_n, c_n, records = [], [], []
+        for k in range(self.num_layers):
+            w_ih, w_hh, b_ih, b_hh = self._layer_params(k)
+            xp = torch.addmm(b_ih, layer_in.reshape(B * T, -1), w_ih.t()).view(B, T, -1)  # (B, T, G*H)
+            out, h, c, rec = self._layer(xp, w_hh.t(), b_hh, h0[k], None if c0 is None else c0[k], record)
+            h_n.append(h)
+            c_n.append(c)
+            records.append(rec)
+            layer_in = out  # (B, T, H)
+        h_n = torch.stack(h_n)  # (L, B, H)
+        c_n = torch.stack(c_n) if self.mode == "lstm" else None
+        return layer_in, h_n, c_n, (records if record else None)
+
+    def forward(self, x: torch.Tensor, hx=None):
+        """Same call and return as the PyTorch module: LSTM -> (out, (h_n, c_n)), else (out, h_n)."""
+        if not self.batch_first:
+            x = x.transpose(0, 1)  # (B, T, I)
+        out, h_n, c_n, _ = self.run_layers(x, hx)
+        if not self.batch_first:
+            out = out.transpose(0, 1)  # (T, B, H)
+        return (out, (h_n, c_n)) if self.mode == "lstm" else (out, h_n)
+
+
+class RNN(_StepRecurrent):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh). Matches nn.RNN (tanh)."""
+
+    mode = "rnn"
+
+    def _layer(self, xp, w_hh_t, b_hh, h, c, record):
+        B, T, H = xp.shape
+        out = xp.new_empty(B, T, H)
+        for t in range(T):
+            h = torch.tanh(xp[:, t] + torch.addmm(b_hh, h, w_hh_t))  # (B, H)
+            out[:, t] = h
+        return out, h, None, ({"h": out, "gates": None} if record else None)
+
+
+class LSTM(_StepRecurrent):
+    """LSTM (Hochreiter & Schmidhuber 1997, with forget gate). Matches nn.LSTM, gate order i, f, g, o:
+
+        i = sigmoid(.)  f = sigmoid(.)  g = tanh(.)  o = sigmoid(.)   each from W_ih x + b_ih + W_hh h + b_hh
+        c_t = f * c_{t-1} + i * g        h_t = o * tanh(c_t)
+    """
+
+    mode = "lstm"
+
+    def _layer(self, xp, w_hh_t, b_hh, h, c, record):
+        B, T, G = xp.shape
+        H = G // 4
+        out = xp.new_empty(B, T, H)
+        cs = xp.new_empty(B, T, H) if record else None
+        gates = xp.new_empty(B, T, G) if record else None
+        for t in range(T):
+            z = xp[:, t] + torch.addmm(b_hh, h, w_hh_t)  # (B, 4H) pre-activations
+            i, f, g, o = z.chunk(4, dim=1)  # each (B, H)
+            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            c = f * c + i * g  # (B, H): forget part of the old memory, write the gated candidate
+            h = o * torch.tanh(c)  # (B, H): expose a gated view of the memory
+            out[:, t] = h
+            if record:
+                cs[:, t] = c
+                gates[:, t] = torch.cat((i, f, g, o), dim=1)
+        return out, h, c, ({"h": out, "c": cs, "gates": gates} if record else None)
+
+
+class GRU(_StepRecurrent):
+    """GRU (Cho et al. 2014). Matches nn.GRU, gate order r, z, n:
+
+        r = sigmoid(.)  z = sigmoid(.)  n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h_t = (1 - z) * n + z * h_{t-1}
+    """
+
+    mode = "gru"
+
+    def _layer(self, xp, w_hh_t, b_hh, h, c, record):
+        B, T, G = xp.shape
+        H = G // 3
+        out = xp.new_empty(B, T, H)
+        gates = xp.new_empty(B, T, G) if record else None
+        for t in range(T):
+            xr, xz, xn = xp[:, t].chunk(3, dim=1)  # each (B, H)
+            hr, hz, hn = torch.addmm(b_hh, h, w_hh_t).chunk(3, dim=1)
+            r = torch.sigmoid(xr + hr)
+            z = torch.sigmoid(xz + hz)
+            n = torch.tanh(xn + r * hn)  # the reset gate scales only the recurrent part, as in PyTorch
+            h = (1 - z) * n + z * h  # (B, H)
+            out[:, t] = h
+            if record:
+                gates[:, t] = torch.cat((r, z, n), dim=1)
+        return out, h, None, ({"h": out, "gates": gates} if record else None)
+
+
+CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+TORCH_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+# ---------------------------------------------------------------------------------------------
+# What a view receives
+
+
+@dataclass
+class LayerStates:
+    """One recurrent layer over one sequence, batch item 0. Rows are time steps, columns units."""
+
+    h: np.ndarray  # (T, H) hidden state after each step
+    c: np.ndarray | None  # (T, H) LSTM cell state after each step; None for RNN / GRU
+    gates: dict[str, np.ndarray]  # gate name -> (T, H); LSTM: input/forget/cell/output, GRU: reset/update/new
+
+
+@dataclass
+class RecurrentTrace:
+    """Everything one run of a recurrent model produced for a view. Plain numpy, picklable."""
+
+    cell: str  # "lstm", "rnn" or "gru"
+    layers: list[LayerStates]
+    output: np.ndarray  # char LM: next-char logits (T, V); forecaster: one-step predictions (T,)
+    tokens: list[str] = field(default_factory=list)  # text: the characters as the model saw them
+    unknown: list[int] = field(default_factory=list)  # text: positions mapped to the unknown symbol
+    values: np.ndarray | None = None  # series: the input values (T,)
+    labels: tuple[str, ...] | None = None  # char LM: the character of each logit column
+
+    @property
+    def length(self) -> int:
+        return self.layers[0].h.shape[0]
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return GATE_NAMES[self.cell]
+
+    @property
+    def nbytes(self) -> int:
+        total = self.output.nbytes + (0 if self.values is None else self.values.nbytes)
+        for L in self.layers:
+            total += L.h.nbytes + (0 if L.c is None else L.c.nbytes) + sum(g.nbytes for g in L.gates.values())
+        return total
+
+    def probs(self, pos: int) -> np.ndarray:
+        """Char LM: softmax of the logits after reading tokens[pos], i.e. P(next char)."""
+        z = self.output[pos].astype(np.float64)
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    def top_next(self, pos: int, k: int = 5) -> list[tuple[str, float]]:
+        """Char LM: the k likeliest next characters after tokens[pos], with probabilities."""
+        if self.labels is None:
+            raise ValueError("top_next needs a character model's trace")
+        p = self.probs(pos)
+        best = np.argsort(-p, kind="stable")[:k]
+        return [(self.labels[j], float(p[j])) for j in best]
+
+
+def _layer_states(rec: dict, cell: str) -> LayerStates:
+    h = rec["h"][0].detach().cpu().numpy()  # (T, H)
+    c = rec.get("c")
+    gates = {}
+    if rec["gates"] is not None:
+        chunks = rec["gates"][0].chunk(len(GATE_NAMES[cell]), dim=1)  # each (T, H)
+        gates = {name: g.detach().cpu().numpy() for name, g in zip(GATE_NAMES[cell], chunks)}
+    return LayerStates(h=h, c=None if c is None else c[0].detach().cpu().numpy(), gates=gates)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+
+UNKNOWN = "\ufffd"  # the Unicode replacement character: visible in the text and on the axis
+# Fixed, data-independent vocabulary: the unknown symbol, newline, printable ASCII 32..126.
+VOCAB = UNKNOWN + "\n" + "".join(chr(i) for i in range(32, 127))
+
+
+@dataclass
+class EncodedText:
+    ids: np.ndarray  # (T,) int64 indices into the vocabulary
+    chars: list[str]  # (T,) the characters as the model sees them (unknown ones replaced by UNKNOWN)
+    unknown: list[int]  # positions whose character is not in the vocabulary
+    unknown_chars: list[str]  # the distinct unknown characters, in order of first appearance
+
+
+def encode_text(text: str, vocab: str = VOCAB) -> EncodedText:
+    """Map each character to its index; characters outside `vocab` become vocab[0] (the unknown
+    symbol) and are reported, so the view can say which ones the model could not read."""
+    index = {ch: i for i, ch in enumerate(vocab)}
+    ids = np.fromiter((index.get(ch, 0) for ch in text), dtype=np.int64, count=len(text))
+    unknown = [i for i, ch in enumerate(text) if ch not in index or index[ch] == 0]
+    seen: dict[str, None] = {}
+    for i in unknown:
+        seen.setdefault(text[i])
+    chars = [vocab[j] for j in ids]
+    return EncodedText(ids=ids, chars=chars, unknown=unknown, unknown_chars=list(seen))
+
+
+def decode(ids, vocab: str = VOCAB) -> str:
+    return "".join(vocab[int(j)] for j in ids)
+
+
+class CharLM(nn.Module):
+    """Character-level language model: embedding -> recurrent layers -> linear over the vocabulary.
+
+    Reads one character per step and predicts the next; logits[t] is P(char t+1 | chars 0..t).
+    """
+
+    def __init__(self, cell: str = "lstm", vocab: str = VOCAB, embed_dim: int = 64, hidden: int = 128, num_layers: int = 1) -> None:
+        super().__init__()
+        self.cell = cell
+        self.vocab = vocab
+        self.embed = nn.Embedding(len(vocab), embed_dim)
+        self.rnn = CELLS[cell](embed_dim, hidden, num_layers, batch_first=True)
+        self.head = nn.Linear(hidden, len(vocab))
+
+    def forward(self, ids: torch.Tensor, hx=None) -> torch.Tensor:
+        """ids (B, T) -> logits (B, T, V). Works with a PyTorch nn.LSTM/nn.RNN swapped in as .rnn."""
+        out, _ = self.rnn(self.embed(ids), hx)  # (B, T, H)
+        return self.head(out)  # (B, T, V)
+
+    def encode(self, text: str) -> EncodedText:
+        return encode_text(text, self.vocab)
+
+    def run(self, text: str) -> RecurrentTrace:
+        """All states, gates and next-char logits for `text` (no length cap here: inputs.py caps)."""
+        enc = self.encode(text)
+        if len(enc.ids) == 0:
+            raise InputError("Type at least one character.")
+        with torch.inference_mode():
+            x = self.embed(torch.from_numpy(enc.ids)[None])  # (1, T, E)
+            out, _, _, recs = self.rnn.run_layers(x, record=True)  # out (1, T, H)
+            logits = self.head(out)[0]  # (T, V)
+        return RecurrentTrace(
+            cell=self.cell,
+            layers=[_layer_states(r, self.cell) for r in recs],
+            output=logits.numpy(),
+            tokens=enc.chars,
+            unknown=enc.unknown,
+            labels=tuple(self.vocab),
+        )
+
+    def sample(self, prompt: str, length: int = 200, temperature: float = 1.0, seed: int | None = 0) -> str:
+        """Continue `prompt` by `length` characters drawn from softmax(logits / temperature).
+
+        temperature 0 takes the likeliest character every time (greedy). Returns only the new text.
+        """
+        if temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        ids = self.encode(prompt or "\n").ids
+        new = []
+        with torch.inference_mode():
+            out, h, c, _ = self.rnn.run_layers(self.embed(torch.from_numpy(ids)[None]))  # warm up on the prompt
+            logits = self.head(out[0, -1])  # (V,)
+            for _ in range(length):
+                if temperature == 0:
+                    j = int(logits.argmax())
+                else:
+                    p = torch.softmax(logits / temperature, dim=-1)
+                    j = int(torch.multinomial(p, 1, generator=gen))
+                new.append(j)
+                hx = (h, c) if self.cell == "lstm" else h
+                out, h, c, _ = self.rnn.run_layers(self.embed(torch.tensor([[j]])), hx)  # one step
+                logits = self.head(out[0, -1])
+        return decode(new, self.vocab)
+
+    def bits_per_char(self, text: str) -> float:
+        """Average -log2 P(next char) over `text` (the first character is only read, not scored)."""
+        ids = torch.from_numpy(self.encode(text).ids)
+        if len(ids) < 2:
+            raise InputError("Bits per character needs at least two characters.")
+        with torch.inference_mode():
+            logits = self(ids[None, :-1])[0]  # (T-1, V)
+            nll = nn.functional.cross_entropy(logits, ids[1:])
+        return float(nll) / math.log(2)
+
+    def gradient_norms(self, text: str) -> np.ndarray:
+        """(T,) L2 norm of d score / d embedding(char t), where score is the log-probability of the
+        model's top prediction after the last character: how much each earlier character can
+        still move the last output. Plain RNNs show it vanishing with distance; LSTMs keep more."""
+        ids = torch.from_numpy(self.encode(text).ids)
+        if len(ids) == 0:
+            raise InputError("Type at least one character.")
+        with torch.inference_mode(False), torch.enable_grad():
+            x = self.embed(ids[None]).detach().requires_grad_(True)  # (1, T, E)
+            out, _, _, _ = self.rnn.run_layers(x)
+            logp = torch.log_softmax(self.head(out[0, -1]), dim=-1)  # (V,)
+            score = logp.max()
+            (grad,) = torch.autograd.grad(score, x)  # only this input's grad: no .grad on shared params
+        return grad[0].norm(dim=-1).numpy()  # (T,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Time series
+
+
+class SeriesLSTM(nn.Module):
+    """One-step-ahead forecaster: normalised value x_t -> LSTM -> linear -> prediction of x_{t+1}.
+
+    The series' mean and std are buffers, so they travel in the state_dict with the weights that
+    were trained on them (a model trained in the app on an upload carries its own).
+    """
+
+    def __init__(self, hidden: int = 32, num_layers: int = 1, cell: str = "lstm") -> None:
+        super().__init__()
+        self.cell = cell
+        self.rnn = CELLS[cell](1, hidden, num_layers, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+        self.register_buffer("mean", torch.zeros(()))
+        self.register_buffer("std", torch.ones(()))
+
+    def forward(self, x: torch.Tensor, hx=None) -> torch.Tensor:
+        """x (B, T, 1) normalised -> (B, T, 1) normalised prediction of the next value."""
+        out, _ = self.rnn(x, hx)  # (B, T, H)
+        return self.head(out)
+
+    def normalise(self, values) -> torch.Tensor:
+        v = torch.as_tensor(np.asarray(values, dtype=np.float32))
+        return (v - self.mean) / self.std
+
+    def _checked(self, values) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float32).reshape(-1)
+        if v.size < 2:
+            raise InputError("The series needs at least two values.")
+        if not np.isfinite(v).all():
+            raise InputError("The series contains missing or infinite values.")
+        return v
+
+    def run(self, values) -> RecurrentTrace:
+        """States for every step and the one-step-ahead predictions, in the series' units:
+        output[t] is the forecast of values[t+1] made after reading values[0..t]."""
+        v = self._checked(values)
+        with torch.inference_mode():
+            x = self.normalise(v)[None, :, None]  # (1, T, 1)
+            out, _, _, recs = self.rnn.run_layers(x, record=True)
+            pred = self.head(out)[0, :, 0] * self.std + self.mean  # (T,)
+        return RecurrentTrace(
+            cell=self.cell,
+            layers=[_layer_states(r, self.cell) for r in recs],
+            output=pred.numpy(),
+            values=v,
+        )
+
+    def forecast(self, values, steps: int) -> np.ndarray:
+        """(steps,) values after the end of `values`, feeding each prediction back as the next input."""
+        v = self._checked(values)
+        preds = []
+        with torch.inference_mode():
+            out, h, c, _ = self.rnn.run_layers(self.normalise(v)[None, :, None])
+            y = self.head(out[:, -1:])  # (1, 1, 1) normalised
+            for _ in range(steps):
+                preds.append(float(y))
+                hx = (h, c) if self.cell == "lstm" else h
+                out, h, c, _ = self.rnn.run_layers(y, hx)
+                y = self.head(out)
+        return np.asarray(preds, dtype=np.float32) * float(self.std) + float(self.mean)
+
+    def gradient_norms(self, values) -> np.ndarray:
+        """(T,) |d last prediction / d input value t| (inputs are scalars, so the norm is |.|)."""
+        v = self._checked(values)
+        with torch.inference_mode(False), torch.enable_grad():
+            x = self.normalise(v)[None, :, None].clone().requires_grad_(True)  # (1, T, 1)
+            out, _, _, _ = self.rnn.run_layers(x)
+            (grad,) = torch.autograd.grad(self.head(out[0, -1]).sum(), x)
+        return grad[0, :, 0].abs().numpy()
+
+
+def gradient_norms(model: nn.Module, x) -> np.ndarray:
+    """Norm of the gradient of the last output w.r.t. each input step (text or series)."""
+    return model.gradient_norms(x)
+
+
+def naive_rmse(values, start: int) -> float:
+    """RMSE of the last-value baseline (predict x_{t+1} = x_t) on targets values[start:]."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(np.sqrt(np.mean((v[start:] - v[start - 1 : -1]) ** 2)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry entries. Architecture constants live here; the training scripts import them.
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+CHAR_CONFIG = {"embed_dim": 64, "hidden": 128, "num_layers": 1}
+SERIES_CONFIG = {"hidden": 32, "num_layers": 1}
+SUNSPOTS_CSV = "samples/sunspots.csv"
+
+
+def weights_metadata(filename: str) -> dict[str, str]:
+    """The metadata (seed, steps, metrics, ...) stored in a shipped .safetensors file, or {}."""
+    path = WEIGHTS_DIR / filename
+    if not path.is_file():
+        return {}
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
+def _series_stats() -> dict[str, float]:
+    meta = weights_metadata("sunspots_lstm.safetensors")
+    return {k: float(meta[k]) for k in ("mean", "std") if k in meta}
+
+
+register(
+    "char_lstm",
+    family="recurrent",
+    input_kind="text",
+    description="Character-level LSTM (128 units) trained on Python standard-library source: "
+    "watch cells track quotes, brackets and indentation",
+    default_weights="shipped:char_lstm.safetensors",
+    labels=tuple(VOCAB),
+    vocab=VOCAB,
+    unknown=UNKNOWN,
+    cell="lstm",
+    **CHAR_CONFIG,
+)(lambda: CharLM("lstm", **CHAR_CONFIG))
+
+register(
+    "char_rnn",
+    family="recurrent",
+    input_kind="text",
+    description="Character-level plain RNN (tanh, 128 units) trained like char_lstm, for comparison",
+    default_weights="shipped:char_rnn.safetensors",
+    labels=tuple(VOCAB),
+    vocab=VOCAB,
+    unknown=UNKNOWN,
+    cell="rnn",
+    **CHAR_CONFIG,
+)(lambda: CharLM("rnn", **CHAR_CONFIG))
+
+register(
+    "sunspots_lstm",
+    family="recurrent",
+    input_kind="series",
+    description="LSTM (32 units) forecasting yearly sunspot numbers one year ahead (SIDC/NOAA, 1700-2008)",
+    default_weights="shipped:sunspots_lstm.safetensors",
+    cell="lstm",
+    series=SUNSPOTS_CSV,
+    column="SUNACTIVITY",
+    **_series_stats(),
+    **SERIES_CONFIG,
+)(lambda: SeriesLSTM(**SERIES_CONFIG))

@@ -1,0 +1,1 @@
+"""Scripts that reproduce every shipped weight file, seeded."""

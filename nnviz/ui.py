@@ -1,0 +1,154 @@
+"""Everything Streamlit: cached loaders and widgets shared by the pages.
+
+Models are cached with st.cache_resource (shared by all sessions; capture() is thread-safe).
+Traces are cached with st.cache_resource too, keyed by model, weights and input digest: they are
+read-only numpy and can be 100+ MB for VGG, which st.cache_data would pickle on every rerun.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from . import inputs, weights as W
+from .capture import capture
+from .models import get_spec, list_models, load_model
+from .types import InputError, Trace, WeightsError
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def get_model(name: str, weights_key: str, _weights: str | bytes = "default"):
+    """weights_key identifies `_weights` (e.g. 'default', 'random', 'upload:<digest>')."""
+    return load_model(name, _weights)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def get_trace(name: str, weights_key: str, input_key: str, _model, _x: np.ndarray) -> Trace:
+    import torch
+
+    return capture(_model, torch.from_numpy(_x)[None])
+
+
+def model_picker(family: str, key: str = "model", default: str | None = None) -> str:
+    names = list_models(family)
+    idx = names.index(default) if default in names else 0
+    return st.sidebar.selectbox(
+        "Model", names, index=idx, key=key,
+        format_func=lambda n: n, help="\n\n".join(f"**{n}**: {get_spec(n).description}" for n in names),
+    )
+
+
+def weights_picker(name: str) -> tuple[str, str | bytes]:
+    """Sidebar controls for where weights come from. Returns (weights_key, weights)."""
+    spec = get_spec(name)
+    st.sidebar.caption(spec.description)
+    choice = st.sidebar.radio(
+        "Weights", ["Default", "Upload a checkpoint", "Random (untrained)"], key=f"weights_src_{name}",
+        help="Default: shipped weights, or torchvision's ImageNet weights if they are in the torch hub cache.",
+    )
+    if choice == "Random (untrained)":
+        return "random", "random"
+    if choice == "Upload a checkpoint":
+        up = st.sidebar.file_uploader(".pth or .safetensors", type=["pth", "pt", "safetensors"], key=f"ckpt_{name}")
+        if up is None:
+            st.sidebar.info("No file yet: using the default weights.")
+            return "default", "default"
+        data = up.getvalue()
+        return f"upload:{digest(data)}", data
+    ck = W.CHECKPOINTS.get(name)
+    if ck is not None and W.cached_checkpoint(name) is None:
+        with st.sidebar.expander(f"Download ImageNet weights ({ck.size_mb:.0f} MB)"):
+            st.caption(f"From {ck.url}, checked against its sha256 prefix `{ck.hash_prefix}`, saved in the torch hub cache.")
+            if st.button(f"Download {ck.filename}", key=f"dl_{name}"):
+                bar = st.progress(0.0, text="connecting...")
+                try:
+                    W.download(name, progress=lambda d, t: bar.progress(min(1.0, d / t) if t else 0.0,
+                                                                         text=f"{d / 2**20:.0f} MB"))
+                    get_model.clear()
+                    st.success("Downloaded: the model now uses ImageNet weights.")
+                except WeightsError as e:
+                    bar.empty()
+                    st.error(str(e))
+    return "default", "default"
+
+
+def load_or_report(name: str, weights_key: str, weights: str | bytes):
+    """The model, or None after showing the user one sentence about why not."""
+    try:
+        with st.spinner(f"Loading {name}..."):
+            return get_model(name, weights_key, weights)
+    except WeightsError as e:
+        st.error(str(e))
+    except Exception as e:  # a model that cannot be built is a bug, but the page must survive it
+        st.error(f"Could not load {name}: {type(e).__name__}: {e}")
+    return None
+
+
+def weights_badge(model) -> None:
+    info = model.weights_info
+    if info.trained:
+        st.caption(f"Weights: {info.source}")
+    else:
+        st.warning(
+            f"**Untrained model** ({info.source}). Feature maps show what random filters do; "
+            f"predictions are meaningless. {info.note}".strip()
+        )
+
+
+def sample_files(kind: str) -> list[Path]:
+    pats = {"photo": ("*.jpg", "*.jpeg"), "digit": ("digit_*.png",)}[kind]
+    return sorted(p for pat in pats for p in SAMPLES.glob(pat))
+
+
+def image_input(digit_model: bool, key: str = "img") -> tuple[inputs.LoadedImage, str] | None:
+    """Sample / upload / draw. Returns (image, input key) or None after a message."""
+    sources = ["Sample", "Upload"] + (["Draw"] if digit_model else [])
+    src = st.radio("Input", sources, horizontal=True, key=f"{key}_src")
+    data: bytes | None = None
+    name = "the image"
+    if src == "Sample":
+        files = sample_files("digit" if digit_model else "photo") + sample_files("photo" if digit_model else "digit")
+        path = st.selectbox("Sample image", files, format_func=lambda p: p.name, key=f"{key}_sample")
+        data, name = path.read_bytes(), path.name
+    elif src == "Upload":
+        up = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", type=inputs.UPLOAD_TYPES, key=f"{key}_upload")
+        if up is None:
+            st.info("Upload an image to run the model on it.")
+            return None
+        data, name = up.getvalue(), up.name
+    else:
+        drawn = draw_digit(key)
+        if drawn is None:
+            return None
+        return drawn
+    try:
+        return inputs.load_image(data, name), digest(data)
+    except InputError as e:
+        st.error(str(e))
+        return None
+
+
+def draw_digit(key: str) -> tuple[inputs.LoadedImage, str] | None:
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        st.error("Drawing needs the streamlit-drawable-canvas package (in requirements.txt); upload a photo of a digit instead.")
+        return None
+    st.caption("Draw one digit, large, in the middle of the box.")
+    res = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000", height=224, width=224,
+                    drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas")
+    a = getattr(res, "image_data", None)
+    if a is None or np.asarray(a)[..., :3].max() == 0:
+        st.info("The canvas is empty: draw a digit.")
+        return None
+    rgb = np.asarray(a)[..., :3].astype(np.float32) / 255.0
+    return inputs.LoadedImage(rgb, ["drawn on the canvas"]), digest(np.ascontiguousarray(a).tobytes())

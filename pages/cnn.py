@@ -1,0 +1,138 @@
+"""CNN explorer: a real CNN on the user's image; every feature map, pooling step, filter and prediction."""
+import numpy as np
+import streamlit as st
+
+from nnviz import plots, ui
+from nnviz.capture import POOL_TYPES  # noqa: F401  (types listed in the help text)
+from nnviz.inputs import prepare_image
+
+PAGE = 64  # channels per mosaic page
+
+st.title("CNN explorer")
+name = ui.model_picker("cnn", default="lenet5")
+weights_key, weights = ui.weights_picker(name)
+model = ui.load_or_report(name, weights_key, weights)
+if model is None:
+    st.stop()
+spec = model.spec
+ui.weights_badge(model)
+
+left, right = st.columns([1, 2], gap="large")
+with left:
+    got = ui.image_input(digit_model=spec.preprocess.digit)
+if got is None:
+    st.stop()
+img, input_key = got
+try:
+    x, shown, notes = prepare_image(img, spec.preprocess)
+except ValueError as e:  # InputError: e.g. no ink found in a drawing
+    st.error(str(e))
+    st.stop()
+
+with left:
+    for n in img.notes + notes:
+        st.caption(f"ℹ️ {n}")
+    st.plotly_chart(plots.rgb_image(shown, f"What {name} sees ({shown.shape[1]}×{shown.shape[0]})", 300),
+                    width="stretch", key="seen")
+    with st.expander("Preprocessing steps"):
+        st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(spec.preprocess.steps(), 1)))
+
+with st.spinner(f"Running {name}..."):
+    trace = ui.get_trace(name, weights_key, input_key, model, x)
+
+with right:
+    probs = np.exp(trace.output - trace.output.max())
+    probs /= probs.sum()
+    title = "Top-5 predictions" + ("" if model.weights_info.trained else " (untrained: meaningless)")
+    st.plotly_chart(plots.top_k_bar(probs, spec.labels, 5, title), width="stretch", key="top5")
+
+# --- architecture and layer choice ---------------------------------------------------------------
+layers = [(n, a.module_type, a.shape) for n, a in trace.activations.items()]
+names = [n for n, _, _ in layers]
+default_layer = next((n for n, t, _ in layers if t == "Conv2d"), names[0])
+layer = st.selectbox(
+    "Layer", names, index=names.index(default_layer), key="layer",
+    format_func=lambda n: f"{n}  ({trace[n].module_type}, {'×'.join(map(str, trace[n].shape))})",
+)
+st.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
+act = trace[layer]
+
+tab_maps, tab_pool, tab_filters, tab_res = st.tabs(["Feature maps", "Pooling", "Filters", "Residual block"])
+
+with tab_maps:
+    if act.output.ndim != 3:
+        st.info(f"{layer} outputs a vector of {act.output.size} values (no spatial map); its largest values:")
+        st.plotly_chart(plots.top_k_bar(act.output, None, min(20, act.output.size), f"{layer}: top units"),
+                        width="stretch", key="vec")
+    else:
+        c, h, w = act.output.shape
+        a, b, d = st.columns(3)
+        sort = a.selectbox("Order channels by", ["index", "mean", "max"], key="sort")
+        per_channel = b.radio("Colour scale", ["per channel", "shared"], horizontal=True, key="scale") == "per channel"
+        pages = max(1, -(-c // PAGE))
+        page = d.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
+        order = plots.channel_order(act.output, sort)
+        shown_ch = order[(page - 1) * PAGE : page * PAGE]
+        fig = plots.feature_mosaic(act.output, shown_ch, per_channel,
+                                   f"{layer}: channels {len(shown_ch)} of {c}, each {h}×{w} (click one)")
+        event = st.plotly_chart(fig, width="stretch", key="mosaic", on_select="rerun", selection_mode="points")
+        picked = None
+        pts = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+            getattr(getattr(event, "selection", None), "points", [])
+        if pts:
+            picked = pts[0].get("customdata")
+            picked = picked[0] if isinstance(picked, list) else picked
+        ch = st.number_input("Channel", 0, c - 1, int(picked) if picked is not None else int(shown_ch[0]),
+                             key=f"channel_{layer}_{picked}")
+        over = st.toggle("Overlay on the input", key="overlay")
+        if over:
+            st.plotly_chart(plots.overlay(shown, act.output[ch], title=f"{layer}, channel {ch} over the input"),
+                            width="stretch", key="big")
+        else:
+            st.plotly_chart(plots.heatmap(act.output[ch], f"{layer}, channel {ch} ({h}×{w})", 520, "activation"),
+                            width="stretch", key="big")
+
+with tab_pool:
+    pools = [n for n, t, _ in layers if "Pool" in t and trace[n].input is not None and trace[n].input.ndim == 3]
+    if not pools:
+        st.info("This model has no pooling layers with spatial input.")
+    else:
+        pool = st.selectbox("Pooling layer", pools, index=pools.index(layer) if layer in pools else 0, key="pool")
+        p = trace[pool]
+        pch = st.slider("Channel", 0, p.output.shape[0] - 1, 0, key="pool_ch")
+        st.plotly_chart(
+            plots.side_by_side([("before pooling", p.input[pch]), (f"after {p.module_type}", p.output[pch])],
+                               f"{pool}, channel {pch}"),
+            width="stretch", key="poolfig",
+        )
+        st.caption(f"Shape {p.input.shape} → {p.output.shape} (channels × height × width): "
+                   "each output cell summarises a window of the input.")
+
+with tab_filters:
+    import torch
+
+    first = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    if first is not None:
+        wts = first.weight.detach().cpu().numpy()
+        kind = "RGB: red, green and blue weights as colour (grey = 0)" if wts.shape[1] == 3 else "weights, blue < 0 < red"
+        st.plotly_chart(plots.filter_grid(wts, f"First convolution: {wts.shape[0]} kernels of "
+                                               f"{wts.shape[2]}×{wts.shape[3]} ({kind})"),
+                        width="stretch", key="filters")
+
+with tab_res:
+    blocks = [n for n, t, _ in layers if t == "BasicBlock"]
+    if not blocks:
+        st.info("Residual blocks belong to ResNet: pick resnet18 in the sidebar.")
+    else:
+        blk = st.selectbox("Block", blocks, index=blocks.index(layer) if layer in blocks else 0, key="block")
+        bx = trace[blk].input
+        fx = trace[f"{blk}.bn2"].output
+        sc = trace[f"{blk}.downsample"].output if f"{blk}.downsample" in trace else bx
+        rch = st.slider("Channel", 0, fx.shape[0] - 1, 0, key="res_ch")
+        st.plotly_chart(
+            plots.side_by_side([("shortcut x", sc[rch]), ("F(x)", fx[rch]), ("F(x) + x", fx[rch] + sc[rch]),
+                                ("ReLU(F(x) + x)", trace[blk].output[rch])], f"{blk}, channel {rch}", 380),
+            width="stretch", key="resfig",
+        )
+        st.caption("The block learns only the change F(x); the shortcut carries x through unchanged"
+                   + (" (a 1×1 convolution matches the shape here)." if f"{blk}.downsample" in trace else "."))

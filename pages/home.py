@@ -1,0 +1,17 @@
+import streamlit as st
+
+from nnviz.models import get_spec, list_models
+
+st.title("nnviz: watch neural networks think")
+st.markdown(
+    "Pick a page on the left. Every view shows the **real activations of a real model** running on "
+    "*your* input, computed on this machine, offline."
+)
+st.page_link("pages/cnn.py", label="**CNN explorer**: feature maps, pooling, filters, residual blocks and predictions", icon=":material/image:")
+
+st.subheader("Models in this copy of nnviz")
+rows = []
+for name in list_models():
+    spec = get_spec(name)
+    rows.append({"model": name, "family": spec.family, "input": spec.input_kind, "what it is": spec.description})
+st.dataframe(rows, hide_index=True, width="stretch")
