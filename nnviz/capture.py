@@ -23,6 +23,11 @@ _LOCKS_GUARD = threading.Lock()
 # that changing a view (layer, channel, sort, page) never runs the model again.
 forward_count = 0
 
+
+def forwards_run() -> int:
+    """Model forwards run by `capture` so far in this process."""
+    return forward_count
+
 POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 SHOWN_TYPES = (nn.Conv2d, nn.Linear) + POOL_TYPES
 

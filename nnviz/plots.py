@@ -20,6 +20,8 @@ from PIL import Image
 FONT = dict(size=16)  # readable from the back of a lecture hall
 SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"
+MOSAIC_SIDE = 720  # px: a mosaic is never sent larger than a projector shows it
+LOSSLESS_PIXELS = 300_000
 
 
 def base_layout(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
@@ -39,21 +41,36 @@ def lut(name: str, n: int = 256) -> np.ndarray:
     return np.array([[float(c) for c in s[s.index("(") + 1 : -1].split(",")] for s in cols], dtype=np.uint8)
 
 
-def to_png_uri(rgb: np.ndarray) -> str:
-    """(H, W, 3) or (H, W) uint8 -> data URI of a PNG."""
+def to_png_uri(img: np.ndarray, palette: np.ndarray | None = None) -> str:
+    """(H, W, 3) uint8 RGB, or (H, W) uint8 indices into `palette` ((256, 3) uint8), -> PNG data URI.
+    An indexed PNG is a third of the raw size of RGB and compresses better still."""
+    if palette is not None:
+        im = Image.frombytes("P", (img.shape[1], img.shape[0]), np.ascontiguousarray(img, np.uint8).tobytes())
+        im.putpalette(palette.astype(np.uint8).ravel().tolist())
+    else:
+        im = Image.fromarray(img)
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", optimize=False, compress_level=6)
+    im.save(buf, format="PNG", optimize=False, compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def palette_indices(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """Values -> uint8 indices 0..254 along a colour scale; NaN -> 255 (white in `palette`)."""
+    span = vmax - vmin if vmax > vmin else 1.0
+    t = np.clip((values - vmin) / span, 0.0, 1.0)
+    idx = np.nan_to_num(t * 254, nan=0).round().astype(np.uint8)
+    idx[np.isnan(values)] = 255
+    return idx
+
+
+def palette(scale: str) -> np.ndarray:
+    """255 colours of `scale` plus white at index 255."""
+    return np.vstack([lut(scale, 255), np.array([[255, 255, 255]], np.uint8)])
 
 
 def colorize(values: np.ndarray, vmin: float, vmax: float, scale: str) -> np.ndarray:
     """Map values to RGB with the given colour scale; NaN stays white."""
-    span = vmax - vmin if vmax > vmin else 1.0
-    t = np.clip((values - vmin) / span, 0.0, 1.0)
-    idx = np.nan_to_num(t * 255, nan=0).astype(np.uint8)
-    rgb = lut(scale)[idx]
-    rgb[np.isnan(values)] = 255
-    return rgb
+    return palette(scale)[palette_indices(values, vmin, vmax)]
 
 
 def colorbar_trace(vmin: float, vmax: float, scale: str, title: str) -> go.Scatter:
@@ -105,18 +122,29 @@ def channel_order(maps: np.ndarray, sort: str = "index") -> list[int]:
 
 
 def mosaic_image(
-    maps: np.ndarray, channels: list[int], per_channel: bool, cols: int | None = None, min_tile: int = 48
-) -> tuple[np.ndarray, MosaicLayout, tuple[float, float, str]]:
-    """Tile `maps[channels]` (each H x W) into one RGB image, nearest-upscaled so small maps stay crisp."""
+    maps: np.ndarray, channels: list[int], per_channel: bool, cols: int | None = None,
+    min_tile: int = 48, max_side: int = MOSAIC_SIDE,
+) -> tuple[np.ndarray, MosaicLayout, tuple[float, float, str]]:  # (indices, layout, range)
+    """Tile `maps[channels]` (each H x W) into one image of palette indices (see `palette`).
+
+    Small maps are nearest-upscaled so they stay crisp; when the grid would be wider than
+    `max_side` pixels (more than a projector shows), each map is box-averaged down first, so a
+    shown pixel is the mean of the values it covers.
+    """
     n = len(channels)
     h, w = maps.shape[1:]
     cols = cols or max(1, math.ceil(math.sqrt(n)))
     rows = max(1, math.ceil(n / cols))
-    up = max(1, math.ceil(min_tile / max(h, w)))
+    sel = maps[channels].astype(np.float32)
+    fit = max_side / max(cols * (w * 25 / 24 + 1), rows * (h * 25 / 24 + 1))  # room for the gaps
+    if fit < 1:
+        h, w = max(1, int(h * fit)), max(1, int(w * fit))
+        sel = np.stack([np.asarray(Image.fromarray(m, "F").resize((w, h), Image.BOX)) for m in sel])
+    up = max(1, math.ceil(min_tile / max(h, w))) if fit >= 1 else 1
+    up = max(1, min(up, int(fit))) if fit >= 1 else 1
     th, tw = h * up, w * up
     gap = max(1, th // 24)
     grid = np.full((rows * (th + gap) - gap, cols * (tw + gap) - gap), np.nan, dtype=np.float32)
-    sel = maps[channels].astype(np.float32)
     if per_channel:
         lo = sel.reshape(n, -1).min(1)[:, None, None]
         hi = sel.reshape(n, -1).max(1)[:, None, None]
@@ -128,8 +156,17 @@ def mosaic_image(
         r, c = divmod(i, cols)
         tile = np.repeat(np.repeat(sel[i], up, 0), up, 1)
         grid[r * (th + gap) : r * (th + gap) + th, c * (tw + gap) : c * (tw + gap) + tw] = tile
-    rgb = colorize(grid, rng[0], rng[1], rng[2])
-    return rgb, MosaicLayout(rows, cols, th, gap), rng
+    return palette_indices(grid, rng[0], rng[1]), MosaicLayout(rows, cols, th, gap), rng
+
+
+def encode_mosaic(idx: np.ndarray, scale: str) -> str:
+    """Small mosaics as indexed PNG (exact colours, crisp pixels); big ones as WebP, which is
+    several times smaller for busy feature maps and indistinguishable at quality 85."""
+    if idx.size <= LOSSLESS_PIXELS:
+        return to_png_uri(idx, palette(scale))
+    buf = io.BytesIO()
+    Image.fromarray(palette(scale)[idx]).save(buf, format="WEBP", quality=85, method=4)
+    return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def feature_mosaic(
@@ -142,10 +179,10 @@ def feature_mosaic(
     """Every channel of a (C, H, W) activation as one image, with a colour bar and hover/click
     targets (a scatter point per tile, customdata = channel index)."""
     channels = list(range(maps.shape[0])) if channels is None else list(channels)
-    rgb, lay, (vmin, vmax, scale) = mosaic_image(maps, channels, per_channel)
+    idx, lay, (vmin, vmax, scale) = mosaic_image(maps, channels, per_channel)
     flat = maps[channels].reshape(len(channels), -1)
     centres = [lay.centre(i) for i in range(len(channels))]
-    fig = go.Figure(go.Image(source=to_png_uri(rgb), hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=encode_mosaic(idx, scale), hoverinfo="skip"))
     fig.add_trace(
         go.Scatter(
             x=[c[0] for c in centres], y=[c[1] for c in centres], mode="markers",

@@ -7,11 +7,13 @@ st.markdown(
     "Pick a page on the left. Every view shows the **real activations of a real model** running on "
     "*your* input, computed on this machine, offline."
 )
-st.page_link("pages/cnn.py", label="**CNN explorer**: feature maps, pooling, filters, residual blocks and predictions", icon=":material/image:")
+st.page_link("pages/cnn.py", label="**CNN explorer**: feature maps, pooling, filters, residual blocks and predictions",
+             icon=":material/image:")
 
 st.subheader("Models in this copy of nnviz")
-rows = []
+lines = ["| model | family | input | what it is |", "|---|---|---|---|"]
 for name in list_models():
     spec = get_spec(name)
-    rows.append({"model": name, "family": spec.family, "input": spec.input_kind, "what it is": spec.description})
-st.dataframe(rows, hide_index=True, width="stretch")
+    lines.append(f"| `{name}` | {spec.family} | {spec.input_kind} | {spec.description} |")
+st.markdown("\n".join(lines))
+st.caption("Models without shipped or cached weights run with random weights, and every view says so.")

@@ -1,0 +1,121 @@
+"""Every page runs under AppTest; key widgets change what is shown; views never re-run the model."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnviz.capture import forwards_run
+from tests.conftest import png_bytes
+
+TIMEOUT = 120
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    if page != "pages/home.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def titles(at: AppTest) -> list[str]:
+    out = []
+    for f in figures(at):
+        t = f.get("layout", {}).get("title", {})
+        out.append(t.get("text", "") if isinstance(t, dict) else str(t))
+    return out
+
+
+def test_home_lists_every_model():
+    import nnviz
+
+    at = run_page("pages/home.py")
+    table = next(m.value for m in at.markdown if m.value.startswith("| model |"))
+    rows = [line.split("|")[1].strip().strip("`") for line in table.splitlines()[2:]]
+    assert rows == nnviz.list_models()
+
+
+def test_cnn_page_defaults_to_trained_lenet_on_a_digit():
+    at = run_page("pages/cnn.py")
+    assert at.selectbox(key="model").value == "lenet5"
+    assert any("shipped weights" in c.value for c in at.caption)
+    assert not at.warning  # trained: no untrained banner
+    top5 = next(f for f in figures(at) if f["data"][0].get("type") == "bar" and f["data"][0].get("orientation") == "h")
+    assert top5["data"][0]["y"][-1] == "2"  # sample digit_2.png is recognised as a 2
+
+
+def test_layer_switch_sort_and_scale_never_rerun_the_model():
+    at = run_page("pages/cnn.py")
+    before = forwards_run()
+    at.selectbox(key="layer").set_value("features.3").run()
+    assert any(t.startswith("features.3: channels 16 of 16") for t in titles(at))
+    at.selectbox(key="sort").set_value("max").run()
+    at.radio(key="scale").set_value("shared").run()
+    at.selectbox(key="layer").set_value("features.2").run()
+    assert not at.exception
+    assert forwards_run() == before  # counted, not timed: 0 forwards for view changes
+
+
+def test_new_input_runs_the_model_once():
+    at = run_page("pages/cnn.py")
+    before = forwards_run()
+    at.selectbox(key="img_sample").set_value(next(o for o in at.selectbox(key="img_sample").options if "digit_7" in o)).run()
+    assert forwards_run() == before + 1
+
+
+def test_pooling_tab_shows_before_and_after_with_shapes():
+    at = run_page("pages/cnn.py")
+    at.selectbox(key="pool").set_value("features.5").run()
+    fig = next(f for f in figures(at) if "before pooling" in json.dumps(f.get("layout", {}).get("annotations", [])))
+    texts = [a["text"] for a in fig["layout"]["annotations"]]
+    assert texts == ["before pooling<br>10×10", "after MaxPool2d<br>5×5"]
+
+
+def test_untrained_resnet_is_labelled_and_shows_residual_block(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no cached ImageNet weights
+    at = run_page("pages/cnn.py")
+    at.selectbox(key="model").set_value("resnet18").run()
+    assert not at.exception
+    assert any("Untrained model" in w.value for w in at.warning)
+    assert any("untrained: meaningless" in t for t in titles(at))
+    res = next(f for f in figures(at) if "F(x)" in json.dumps(f.get("layout", {}).get("annotations", [])))
+    assert [a["text"].split("<br>")[0] for a in res["layout"]["annotations"]] == [
+        "shortcut x", "F(x)", "F(x) + x", "ReLU(F(x) + x)"]
+
+
+def test_bad_upload_shows_one_sentence_and_page_survives():
+    at = run_page("pages/cnn.py")
+    at.radio(key="img_src").set_value("Upload").run()
+    at.file_uploader(key="img_upload").upload("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png").run()
+    assert not at.exception
+    assert [e.value for e in at.error] and "broken.png" in at.error[0].value
+    # a good image afterwards works
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[16:48, 28:36] = 255
+    at.file_uploader(key="img_upload").upload("one.png", png_bytes(img), "image/png").run()
+    assert not at.exception and not at.error
+
+
+def test_wrong_checkpoint_names_the_mismatch():
+    import io
+
+    import torch
+
+    at = run_page("pages/cnn.py")
+    at.radio(key="weights_src_lenet5").set_value("Upload a checkpoint").run()
+    buf = io.BytesIO()
+    torch.save({"fc.weight": torch.zeros(2, 2)}, buf)
+    at.file_uploader(key="ckpt_lenet5").upload("wrong.pth", buf.getvalue(), "application/octet-stream").run()
+    assert not at.exception
+    assert "key 'features.0.weight' is missing" in at.error[0].value

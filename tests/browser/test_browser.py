@@ -1,0 +1,81 @@
+"""Use the app as a person would: real server, real Chromium, real clicks and uploads."""
+import io
+
+import numpy as np
+from PIL import Image
+
+SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def settle(page, timeout=120_000):
+    """Wait for a finished script run with no stale elements, then for charts to draw."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector(SETTLED, timeout=timeout)
+    page.wait_for_function("document.querySelectorAll('[data-stale=\"true\"]').length === 0", timeout=timeout)
+    page.wait_for_timeout(300)
+    page.wait_for_selector(SETTLED, timeout=timeout)
+
+
+def charts_drawn(page, n=1):
+    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n}", timeout=60_000)
+
+
+def no_exceptions(page):
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_home_page(page, app_url, shots):
+    page.goto(app_url)
+    settle(page)
+    assert page.get_by_text("watch neural networks think").is_visible()
+    assert page.get_by_text("lenet5").first.is_visible()
+    no_exceptions(page)
+    page.screenshot(path=str(shots / "home.png"), full_page=True)
+
+
+def test_cnn_page_upload_and_switch_layers(page, app_url, shots):
+    page.goto(f"{app_url}/cnn")
+    settle(page)
+    charts_drawn(page)
+    no_exceptions(page)
+    page.screenshot(path=str(shots / "cnn_default.png"), full_page=True)
+
+    # upload a photo of a "7"-like stroke drawn on white paper
+    img = np.full((120, 90, 3), 255, np.uint8)
+    img[20:30, 15:75] = 0
+    img[30:100, 55:66] = 0
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    page.get_by_text("Upload", exact=True).click()
+    settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": "seven.png", "mimeType": "image/png", "buffer": buf.getvalue()}])
+    settle(page)
+    no_exceptions(page)
+    assert page.get_by_text("What lenet5 sees").is_visible()
+
+    # switch layer through the selectbox
+    page.get_by_role("combobox", name="Layer", exact=True).click()
+    page.get_by_role("option", name="features.3").first.click()
+    settle(page)
+    charts_drawn(page)
+    assert page.get_by_text("features.3: channels 16 of 16").first.is_visible()
+    charts = page.locator(".js-plotly-plot")
+    assert charts.count() >= 4
+    # the mosaic arrived as one image, not a heatmap per channel
+    assert page.locator(".js-plotly-plot image").count() >= 2
+    no_exceptions(page)
+    page.screenshot(path=str(shots / "cnn_features3.png"), full_page=True)
+
+
+def test_cnn_page_survives_a_corrupt_upload(page, app_url, shots):
+    page.goto(f"{app_url}/cnn")
+    settle(page)
+    page.get_by_text("Upload", exact=True).click()
+    settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0garbage"}])
+    settle(page)
+    no_exceptions(page)
+    assert page.locator('[data-testid="stAlertContentError"]').first.inner_text().startswith("broken.jpg")
+    page.screenshot(path=str(shots / "cnn_bad_upload.png"), full_page=True)

@@ -1,0 +1,100 @@
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import nnviz
+from nnviz.capture import capture, default_layers, forwards_run
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    return nnviz.load_model("lenet5")
+
+
+def test_captured_maps_equal_direct_computation(lenet):
+    x = torch.randn(1, 1, 28, 28)
+    trace = capture(lenet, x)
+    with torch.inference_mode():
+        conv = lenet.features[0](x)[0].numpy()
+        pooled = lenet.features[2](torch.relu(lenet.features[0](x)))[0].numpy()
+    np.testing.assert_allclose(trace["features.0"].output, conv, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(trace["features.2"].output, pooled, rtol=1e-5, atol=1e-6)
+    # pooling keeps its input for the before/after view
+    np.testing.assert_allclose(trace["features.2"].input, np.maximum(conv, 0), rtol=1e-5, atol=1e-6)
+    assert trace["features.0"].module_type == "Conv2d" and trace["features.0"].shape == (6, 28, 28)
+    assert trace.names == default_layers(lenet)
+
+
+def test_hooks_removed_after_success_and_failure(lenet):
+    capture(lenet, torch.randn(1, 1, 28, 28))
+    assert all(not m._forward_hooks for m in lenet.modules())
+    with pytest.raises(RuntimeError):
+        capture(lenet, torch.randn(1, 3, 28, 28))  # wrong channel count fails inside forward
+    assert all(not m._forward_hooks for m in lenet.modules())
+
+
+def test_selected_layers_only_and_unknown_layer(lenet):
+    trace = capture(lenet, torch.randn(1, 1, 28, 28), layers=["features.3"])
+    assert trace.names == ["features.3"]
+    with pytest.raises(KeyError, match="no layer named 'features.99'"):
+        capture(lenet, torch.randn(1, 1, 28, 28), layers=["features.99"])
+
+
+def test_resnet_default_layers_include_residual_parts():
+    m = nnviz.load_model("resnet18", weights="random")
+    names = default_layers(m)
+    assert {"conv1", "maxpool", "layer1.0", "layer1.0.bn2", "layer2.0.downsample", "fc"} <= set(names)
+    trace = capture(m, torch.randn(1, 3, 64, 64))
+    blk = trace["layer2.0"]
+    f, sc = trace["layer2.0.bn2"].output, trace["layer2.0.downsample"].output
+    np.testing.assert_allclose(blk.output, np.maximum(f + sc, 0), rtol=1e-4, atol=1e-5)
+    assert blk.input.shape == (64, 16, 16)
+
+
+def test_two_threads_sharing_one_model_get_their_own_maps(lenet):
+    xs = [torch.full((1, 1, 28, 28), float(v)) for v in (-1.0, 2.0)]
+    expected = [capture(lenet, x)["features.0"].output for x in xs]
+    results: dict[int, list] = {0: [], 1: []}
+    barrier = threading.Barrier(2)
+
+    def work(i):
+        barrier.wait()
+        for _ in range(20):
+            results[i].append(capture(lenet, xs[i])["features.0"].output)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    for i in (0, 1):
+        assert len(results[i]) == 20
+        for r in results[i]:
+            np.testing.assert_array_equal(r, expected[i])
+
+
+def test_forward_in_another_thread_does_not_leak_into_a_capture():
+    # A model whose forward lets another thread run the same model mid-capture.
+    class Slow(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            if x[0, 0] == 0:
+                t = threading.Thread(target=lambda: self.lin(torch.ones(1, 2)))
+                t.start()
+                t.join()
+            return self.lin(x)
+
+    m = Slow()
+    x = torch.zeros(1, 2)
+    trace = capture(m, x, layers=["lin"])
+    np.testing.assert_allclose(trace["lin"].output, m.lin(x)[0].detach().numpy())
+
+
+def test_forward_count_increments(lenet):
+    before = forwards_run()
+    capture(lenet, torch.randn(1, 1, 28, 28))
+    assert forwards_run() == before + 1

@@ -1,0 +1,110 @@
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nnviz import plots
+
+
+def decode(fig_image_source: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(fig_image_source.split(",", 1)[1]))))
+
+
+def test_mosaic_is_one_png_with_a_target_per_channel():
+    maps = np.random.default_rng(0).normal(size=(10, 7, 7)).astype(np.float32)
+    fig = plots.feature_mosaic(maps)
+    img, targets, bar = fig.data
+    assert img.type == "image" and targets.type == "scatter"
+    assert list(targets.customdata) == list(range(10))
+    png = decode(img.source)  # indexed PNG: one palette index per pixel
+    # 10 channels -> 4 columns x 3 rows of 7*7-pixel tiles upscaled to 49 px, 2-px gaps
+    assert png.shape == (3 * 49 + 2 * 2, 4 * 49 + 3 * 2)
+    assert bar.marker.showscale and (bar.marker.cmin, bar.marker.cmax) == (0.0, 1.0)
+
+
+def test_mosaic_tile_centres_hit_their_channel():
+    maps = np.zeros((4, 5, 5), np.float32)
+    maps[2] = 1.0  # only channel 2 is bright
+    idx, lay, rng = plots.mosaic_image(maps, [0, 1, 2, 3], per_channel=False)
+    x, y = lay.centre(2)
+    assert idx[int(y), int(x)] == 254  # top of the colour scale
+    x0, y0 = lay.centre(0)
+    assert idx[int(y0), int(x0)] == 0
+    assert idx[lay.tile, 0] == 255  # the gap between rows is the white palette entry
+
+
+def test_shared_scale_is_diverging_for_signed_data():
+    maps = np.array([[[-2.0, 1.0]], [[0.5, 0.0]]], np.float32)
+    fig = plots.feature_mosaic(maps, per_channel=False)
+    bar = fig.data[2].marker
+    assert (bar.cmin, bar.cmax) == (-2.0, 2.0) and bar.colorscale[0][1] != bar.colorscale[-1][1]
+
+
+def test_channel_order():
+    maps = np.stack([np.full((2, 2), v, np.float32) for v in (0.1, 3.0, -1.0)])
+    maps[2, 0, 0] = 9.0
+    assert plots.channel_order(maps, "index") == [0, 1, 2]
+    assert plots.channel_order(maps, "mean") == [2, 1, 0] or plots.channel_order(maps, "mean")[0] == 1
+    assert plots.channel_order(maps, "max")[0] == 2
+
+
+def test_top_k_bar_orders_best_on_top():
+    probs = np.array([0.1, 0.6, 0.05, 0.25])
+    fig = plots.top_k_bar(probs, ["a", "b", "c", "d"], k=3)
+    assert list(fig.data[0].y) == ["a", "d", "b"]  # plotly draws bottom-up
+    assert fig.layout.yaxis.type == "category"
+
+
+def test_side_by_side_titles_carry_shapes_and_share_scale():
+    fig = plots.side_by_side([("before", np.ones((4, 4))), ("after", np.zeros((2, 2)))])
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["before<br>4×4", "after<br>2×2"]
+    assert fig.data[0].zmax == fig.data[1].zmax
+
+
+def test_value_range():
+    assert plots.value_range(np.array([-1.0, 3.0]))[:2] == (-3.0, 3.0)
+    assert plots.value_range(np.array([1.0, 3.0])) == (1.0, 3.0, plots.SEQUENTIAL)
+    assert plots.value_range(np.array([2.0, 2.0]))[:2] == (2.0, 3.0)
+
+
+def test_filter_grid_rgb_for_colour_models():
+    w = np.zeros((4, 3, 3, 3), np.float32)
+    w[0, 0] = 1.0  # filter 0 is pure red
+    fig = plots.filter_grid(w)
+    rgb = decode(fig.data[0].source)
+    assert tuple(rgb[5, 5]) == (255, 127, 127)
+
+
+def test_plots_imports_neither_streamlit_nor_torch():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(plots))
+    mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    mods |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not mods & {"streamlit", "torch"}
+
+
+@pytest.mark.parametrize("n", [1, 64, 512])
+def test_mosaic_scales_to_many_channels(n):
+    maps = np.random.default_rng(1).random((n, 14, 14), dtype=np.float32)
+    idx, lay, _ = plots.mosaic_image(maps, list(range(n)), True)
+    assert lay.rows * lay.cols >= n and idx.dtype == np.uint8 and max(idx.shape) <= plots.MOSAIC_SIDE
+
+
+def test_big_mosaic_is_shrunk_to_screen_size_and_sent_compactly():
+    rng = np.random.default_rng(2)
+    maps = rng.normal(size=(64, 112, 112)).astype(np.float32)
+    idx, lay, _ = plots.mosaic_image(maps, list(range(64)), True)
+    assert max(idx.shape) <= plots.MOSAIC_SIDE and lay.tile < 112
+    fig = plots.feature_mosaic(maps)
+    assert fig.data[0].source.startswith("data:image/webp")
+    # box-averaging: a shrunk tile of a constant map keeps its value
+    const = np.full((64, 112, 112), 3.0, np.float32)
+    const[5] = 7.0
+    idx, lay, _ = plots.mosaic_image(const, list(range(64)), False)
+    x, y = lay.centre(5)
+    assert idx[int(y), int(x)] == 254

@@ -1,0 +1,138 @@
+"""Loading weights: safe formats, clear messages, hub cache, downloads (faked: no network in tests)."""
+import hashlib
+import io
+import pickle
+import urllib.error
+
+import pytest
+import torch
+from safetensors.torch import save as st_save
+
+import nnviz
+from nnviz import weights as W
+from nnviz.types import WeightsError
+
+
+def lenet_sd():
+    return nnviz.get_spec("lenet5").build().state_dict()
+
+
+def pth_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def test_uploaded_pth_and_safetensors_load():
+    sd = lenet_sd()
+    for data in (pth_bytes(sd), pth_bytes({"state_dict": sd}), st_save(sd)):
+        m = nnviz.load_model("lenet5", weights=data)
+        torch.testing.assert_close(m.features[0].weight, sd["features.0.weight"])
+        assert m.weights_info.trained and m.weights_info.source == "uploaded checkpoint"
+
+
+def test_dataparallel_prefix_is_stripped():
+    sd = {f"module.{k}": v for k, v in lenet_sd().items()}
+    assert nnviz.load_model("lenet5", weights=pth_bytes(sd)).weights_info.trained
+
+
+def test_wrong_key_names_first_mismatch():
+    sd = lenet_sd()
+    sd["features.0.kernel"] = sd.pop("features.0.weight")
+    with pytest.raises(WeightsError, match="key 'features.0.weight' is missing"):
+        nnviz.load_model("lenet5", weights=pth_bytes(sd))
+
+
+def test_wrong_shape_names_key_and_both_shapes():
+    sd = lenet_sd()
+    sd["classifier.4.weight"] = torch.zeros(5, 84)
+    with pytest.raises(WeightsError, match=r"'classifier.4.weight' has shape \(5, 84\) in the file but \(10, 84\)"):
+        nnviz.load_model("lenet5", weights=pth_bytes(sd))
+
+
+def test_unexpected_key_is_named():
+    sd = lenet_sd()
+    sd["extra.bias"] = torch.zeros(1)
+    with pytest.raises(WeightsError, match="unexpected key 'extra.bias'"):
+        nnviz.load_model("lenet5", weights=pth_bytes(sd))
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.mark.parametrize("data,msg", [
+    (b"", "empty"),
+    (b"not a checkpoint at all", "not a PyTorch checkpoint"),
+    (pickle.dumps(Evil()), "not a PyTorch checkpoint"),
+    (pth_bytes([1, 2, 3]), "does not hold a state dict"),
+])
+def test_bad_files_are_refused(data, msg):
+    with pytest.raises(WeightsError, match=msg):
+        nnviz.load_model("lenet5", weights=data)
+
+
+def test_arbitrary_pickle_in_torch_file_is_refused():
+    with pytest.raises(WeightsError, match="weights_only"):
+        W.read_state_dict(pth_bytes({"x": Evil()}))
+
+
+def test_random_and_missing_hub_cache_are_labelled_untrained(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    m = nnviz.load_model("resnet18")
+    assert not m.weights_info.trained
+    assert "fetch resnet18" in m.weights_info.note
+    assert nnviz.load_model("lenet5", weights="random").weights_info.label.startswith("UNTRAINED")
+
+
+def test_checkpoint_in_hub_cache_is_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    sd = nnviz.get_spec("resnet18").build().state_dict()
+    sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}  # like the 2021 file
+    (tmp_path / "checkpoints").mkdir()
+    torch.save(sd, tmp_path / "checkpoints" / W.CHECKPOINTS["resnet18"].filename)
+    m = nnviz.load_model("resnet18")
+    assert m.weights_info.trained and "torch hub cache" in m.weights_info.source
+    torch.testing.assert_close(m.fc.weight, sd["fc.weight"])
+
+
+class FakeResponse(io.BytesIO):
+    def __init__(self, data):
+        super().__init__(data)
+        self.headers = {"Content-Length": str(len(data))}
+
+
+def test_download_offline_gives_a_sentence(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    with pytest.raises(WeightsError, match="Could not reach https://download.pytorch.org/models/resnet18-f37072fd.pth"):
+        W.download("resnet18", opener=offline)
+    assert not list((tmp_path / "checkpoints").iterdir())  # no partial file left behind
+
+
+def test_download_checks_hash(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    data = pth_bytes(lenet_sd())
+    with pytest.raises(WeightsError, match="corrupt"):
+        W.download("resnet18", opener=lambda url, timeout: FakeResponse(data))
+    good = W.Checkpoint(f"lenet5-{hashlib.sha256(data).hexdigest()[:8]}.pth", 0.2)
+    monkeypatch.setitem(W.CHECKPOINTS, "lenet5", good)
+    seen = []
+    path = W.download("lenet5", progress=lambda d, t: seen.append((d, t)), opener=lambda url, timeout: FakeResponse(data))
+    assert path.read_bytes() == data and seen[-1] == (len(data), len(data))
+
+
+def test_fetch_command_reports_offline(tmp_path, monkeypatch, capsys):
+    from nnviz.weights.__main__ import main
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(W, "download", lambda name: (_ for _ in ()).throw(WeightsError("offline")))
+    import nnviz.weights.__main__ as cli
+    monkeypatch.setattr(cli, "download", W.download)
+    assert main(["fetch", "resnet18"]) == 1
+    assert "offline" in capsys.readouterr().out
+    assert main(["fetch", "nosuchmodel"]) == 1
