@@ -21,6 +21,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 
 
+def page_setup() -> None:
+    """First call in every page. Streamlit treats a top-level pages/ folder as an old-style
+    multipage app until app.py has called st.navigation once in this server process, so the very
+    first visitor who opens /cnn directly would get a page without app.py (no navigation, no
+    layout). Switch to st.navigation mode and rerun through app.py, keeping the URL."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 

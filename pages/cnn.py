@@ -8,6 +8,8 @@ from nnviz.inputs import prepare_image
 
 PAGE = 64  # channels per mosaic page
 
+ui.page_setup()
+
 st.title("CNN explorer")
 name = ui.model_picker("cnn", default="lenet5")
 weights_key, weights = ui.weights_picker(name)

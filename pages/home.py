@@ -1,6 +1,9 @@
 import streamlit as st
 
+from nnviz import ui
 from nnviz.models import get_spec, list_models
+
+ui.page_setup()
 
 st.title("nnviz: watch neural networks think")
 st.markdown(

@@ -24,6 +24,16 @@ def no_exceptions(page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_first_visit_straight_to_cnn_gets_the_full_app(page, app_url):
+    # Runs first on a fresh server: Streamlit's pages/ folder must not turn this into an
+    # old-style multipage app without app.py's navigation.
+    page.goto(f"{app_url}/cnn")
+    settle(page)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "CNN explorer" in nav and "Home" in nav
+    assert page.get_by_role("heading", name="CNN explorer").is_visible()
+
+
 def test_home_page(page, app_url, shots):
     page.goto(app_url)
     settle(page)
