@@ -47,7 +47,9 @@ class _StepRecurrent(nn.Module):
 
     Layers run one after the other over the whole sequence (as nn.LSTM does without dropout),
     so the input projection x @ W_ih^T + b_ih of a layer is one matmul for all T steps and only
-    the recurrent part h @ W_hh^T + b_hh stays in the loop.
+    the recurrent part h @ W_hh^T + b_hh stays in the loop. The loop unbinds the time axis once
+    and stacks the steps once: indexing xp[:, t] or writing out[:, t] = h would make autograd
+    fill or copy a whole (B, T, .) tensor at every step of the backward pass (quadratic in T).
     """
 
     mode = "rnn"
@@ -133,11 +135,11 @@ class RNN(_StepRecurrent):
     mode = "rnn"
 
     def _layer(self, xp, w_hh_t, b_hh, h, c, record):
-        B, T, H = xp.shape
-        out = xp.new_empty(B, T, H)
-        for t in range(T):
-            h = torch.tanh(xp[:, t] + torch.addmm(b_hh, h, w_hh_t))  # (B, H)
-            out[:, t] = h
+        hs = []
+        for xp_t in xp.unbind(1):  # each (B, H)
+            h = torch.tanh(xp_t + torch.addmm(b_hh, h, w_hh_t))  # (B, H)
+            hs.append(h)
+        out = torch.stack(hs, dim=1)  # (B, T, H)
         return out, h, None, ({"h": out, "gates": None} if record else None)
 
 
@@ -151,22 +153,21 @@ class LSTM(_StepRecurrent):
     mode = "lstm"
 
     def _layer(self, xp, w_hh_t, b_hh, h, c, record):
-        B, T, G = xp.shape
-        H = G // 4
-        out = xp.new_empty(B, T, H)
-        cs = xp.new_empty(B, T, H) if record else None
-        gates = xp.new_empty(B, T, G) if record else None
-        for t in range(T):
-            z = xp[:, t] + torch.addmm(b_hh, h, w_hh_t)  # (B, 4H) pre-activations
+        hs, cs, gates = [], [], []
+        for xp_t in xp.unbind(1):  # each (B, 4H)
+            z = xp_t + torch.addmm(b_hh, h, w_hh_t)  # (B, 4H) pre-activations
             i, f, g, o = z.chunk(4, dim=1)  # each (B, H)
             i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
             c = f * c + i * g  # (B, H): forget part of the old memory, write the gated candidate
             h = o * torch.tanh(c)  # (B, H): expose a gated view of the memory
-            out[:, t] = h
+            hs.append(h)
             if record:
-                cs[:, t] = c
-                gates[:, t] = torch.cat((i, f, g, o), dim=1)
-        return out, h, c, ({"h": out, "c": cs, "gates": gates} if record else None)
+                cs.append(c)
+                gates.append(torch.cat((i, f, g, o), dim=1))
+        out = torch.stack(hs, dim=1)  # (B, T, H)
+        if not record:
+            return out, h, c, None
+        return out, h, c, {"h": out, "c": torch.stack(cs, dim=1), "gates": torch.stack(gates, dim=1)}
 
 
 class GRU(_StepRecurrent):
@@ -179,21 +180,19 @@ class GRU(_StepRecurrent):
     mode = "gru"
 
     def _layer(self, xp, w_hh_t, b_hh, h, c, record):
-        B, T, G = xp.shape
-        H = G // 3
-        out = xp.new_empty(B, T, H)
-        gates = xp.new_empty(B, T, G) if record else None
-        for t in range(T):
-            xr, xz, xn = xp[:, t].chunk(3, dim=1)  # each (B, H)
+        hs, gates = [], []
+        for xp_t in xp.unbind(1):  # each (B, 3H)
+            xr, xz, xn = xp_t.chunk(3, dim=1)  # each (B, H)
             hr, hz, hn = torch.addmm(b_hh, h, w_hh_t).chunk(3, dim=1)
             r = torch.sigmoid(xr + hr)
             z = torch.sigmoid(xz + hz)
             n = torch.tanh(xn + r * hn)  # the reset gate scales only the recurrent part, as in PyTorch
             h = (1 - z) * n + z * h  # (B, H)
-            out[:, t] = h
+            hs.append(h)
             if record:
-                gates[:, t] = torch.cat((r, z, n), dim=1)
-        return out, h, None, ({"h": out, "gates": gates} if record else None)
+                gates.append(torch.cat((r, z, n), dim=1))
+        out = torch.stack(hs, dim=1)  # (B, T, H)
+        return out, h, None, ({"h": out, "gates": torch.stack(gates, dim=1)} if record else None)
 
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -466,7 +465,10 @@ class SeriesLSTM(nn.Module):
 
 
 def gradient_norms(model: nn.Module, x) -> np.ndarray:
-    """Norm of the gradient of the last output w.r.t. each input step (text or series)."""
+    """Norm of the gradient of the last output w.r.t. each input step (text or series).
+
+    Gradients that vanish below float32's range (~1e-45) come back as exactly 0: a log-scale plot
+    should show them as "below 1e-45" rather than drop them."""
     return model.gradient_norms(x)
 
 

@@ -1,0 +1,226 @@
+"""The step-by-step RNN / LSTM / GRU compute what PyTorch's modules compute, and expose their insides."""
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from nnviz.models.recurrent import (
+    CELLS, GATE_NAMES, TORCH_CELLS, UNKNOWN, VOCAB, CharLM, SeriesLSTM, decode, encode_text,
+    gradient_norms, naive_rmse,
+)
+from nnviz.types import InputError
+
+
+def _pair(cell, input_size=5, hidden=7, layers=2, batch_first=True, seed=0):
+    torch.manual_seed(seed)
+    ref = TORCH_CELLS[cell](input_size, hidden, num_layers=layers, batch_first=batch_first)
+    mine = CELLS[cell](input_size, hidden, layers, batch_first=batch_first)
+    mine.load_state_dict(ref.state_dict(), strict=True)
+    return ref, mine
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+def test_state_dict_keys_are_pytorchs(cell):
+    ref, mine = _pair(cell, layers=3)
+    assert list(mine.state_dict()) == list(ref.state_dict())  # same names, same order
+    for k, v in ref.state_dict().items():
+        assert mine.state_dict()[k].shape == v.shape
+    ref.load_state_dict(mine.state_dict(), strict=True)  # and back
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+@pytest.mark.parametrize("length", [1, 7, 50])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_equals_pytorch_module(cell, length, batch_first):
+    ref, mine = _pair(cell, batch_first=batch_first)
+    B = 3
+    x = torch.randn(B, length, 5) if batch_first else torch.randn(length, B, 5)
+    with torch.no_grad():
+        out_ref, st_ref = ref(x)
+        out, st = mine(x)
+    torch.testing.assert_close(out, out_ref)
+    if cell == "lstm":
+        torch.testing.assert_close(st[0], st_ref[0])  # h_n (L, B, H)
+        torch.testing.assert_close(st[1], st_ref[1])  # c_n
+    else:
+        torch.testing.assert_close(st, st_ref)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+def test_equals_pytorch_module_from_a_given_state_and_through_autograd(cell):
+    ref, mine = _pair(cell, hidden=6)
+    x = torch.randn(4, 9, 5)
+    h0 = torch.randn(2, 4, 6)
+    hx = (h0, torch.randn(2, 4, 6)) if cell == "lstm" else h0
+    out_ref, _ = ref(x, hx)
+    out, _ = mine(x, hx)
+    torch.testing.assert_close(out, out_ref)
+    g_ref = torch.autograd.grad(out_ref.square().sum(), ref.weight_hh_l0)[0]
+    g = torch.autograd.grad(out.square().sum(), mine.weight_hh_l0)[0]
+    torch.testing.assert_close(g, g_ref)  # training through the step loop would agree too
+
+
+def test_one_lstm_step_by_hand():
+    """H = I = 1, zero weights: the pre-activations are the biases, so every value is checkable."""
+    lstm = CELLS["lstm"](1, 1, 1)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.zero_()
+        lstm.bias_ih_l0.copy_(torch.tensor([1.0, -2.0, 0.5, 3.0]))  # i, f, g, o pre-activations
+    with torch.no_grad():
+        out, h_n, c_n, recs = lstm.run_layers(torch.zeros(1, 2, 1), record=True)
+    s = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    i, f, g, o = s(1.0), s(-2.0), math.tanh(0.5), s(3.0)
+    c1 = i * g  # c0 = 0
+    c2 = f * c1 + i * g
+    gates = recs[0]["gates"][0]  # (T, 4H)
+    np.testing.assert_allclose(gates[0].numpy(), [i, f, g, o], rtol=1e-6)
+    np.testing.assert_allclose(recs[0]["c"][0, :, 0].numpy(), [c1, c2], rtol=1e-6)
+    np.testing.assert_allclose(out[0, :, 0].numpy(), [o * math.tanh(c1), o * math.tanh(c2)], rtol=1e-6)
+    assert float(c_n) == pytest.approx(c2, rel=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+def test_char_model_trace_shapes_ranges_and_agreement(cell):
+    torch.manual_seed(1)
+    m = CharLM(cell, hidden=16, embed_dim=8, num_layers=2).eval()
+    text = 'def f(x):\n    return "a" + x\n'
+    tr = m.run(text)
+    T = len(text)
+    assert tr.cell == cell and tr.length == T and len(tr.layers) == 2
+    assert tr.output.shape == (T, len(VOCAB)) and tr.tokens == list(text) and tr.unknown == []
+    for L in tr.layers:
+        assert L.h.shape == (T, 16) and L.h.dtype == np.float32
+        assert np.all(np.abs(L.h) <= 1)
+        assert set(L.gates) == set(GATE_NAMES[cell])
+        for name, g in L.gates.items():
+            assert g.shape == (T, 16)
+            if name in ("cell", "new"):  # tanh candidates
+                assert g.min() >= -1 and g.max() <= 1
+            else:  # sigmoid gates
+                assert g.min() >= 0 and g.max() <= 1
+        if cell == "lstm":
+            assert L.c.shape == (T, 16)
+            np.testing.assert_allclose(L.h, L.gates["output"] * np.tanh(L.c), rtol=1e-5, atol=1e-6)
+        else:
+            assert L.c is None
+    # The trace agrees with PyTorch's module run on the same weights.
+    ref = TORCH_CELLS[cell](8, 16, num_layers=2, batch_first=True)
+    ref.load_state_dict(m.rnn.state_dict(), strict=True)
+    ids = torch.from_numpy(encode_text(text).ids)[None]
+    with torch.no_grad():
+        out, _ = ref(m.embed(ids))
+        logits = m.head(out)[0]
+    np.testing.assert_allclose(tr.layers[1].h, out[0].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tr.output, logits.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_encode_text_maps_and_reports_unknown_characters():
+    enc = encode_text("a\tb\u20ac\u20ac\n" + UNKNOWN)
+    assert enc.ids.tolist() == [VOCAB.index("a"), 0, VOCAB.index("b"), 0, 0, VOCAB.index("\n"), 0]
+    assert enc.unknown == [1, 3, 4, 6]
+    assert enc.unknown_chars == ["\t", "\u20ac", UNKNOWN]
+    assert "".join(enc.chars) == f"a{UNKNOWN}b{UNKNOWN}{UNKNOWN}\n{UNKNOWN}"
+    assert decode(enc.ids) == "".join(enc.chars)
+    assert encode_text("").ids.shape == (0,)
+    assert len(VOCAB) == 97 and len(set(VOCAB)) == 97
+
+
+def test_empty_input_is_an_input_error():
+    m = CharLM("lstm", hidden=4, embed_dim=4)
+    with pytest.raises(InputError, match="at least one character"):
+        m.run("")
+    s = SeriesLSTM(hidden=4)
+    with pytest.raises(InputError, match="at least two"):
+        s.run([1.0])
+    with pytest.raises(InputError, match="missing"):
+        s.run([1.0, float("nan"), 2.0])
+
+
+def test_top_next_probs_and_bits_per_char():
+    torch.manual_seed(2)
+    m = CharLM("lstm", hidden=16, embed_dim=8).eval()
+    text = "print('hi')"
+    tr = m.run(text)
+    top = tr.top_next(3, k=5)
+    p = tr.probs(3)
+    assert p.sum() == pytest.approx(1.0)
+    assert [c for c, _ in top][0] == VOCAB[int(np.argmax(tr.output[3]))]
+    assert [q for _, q in top] == sorted((q for _, q in top), reverse=True) and len(top) == 5
+    ids = encode_text(text).ids
+    manual = -np.mean([np.log2(tr.probs(t)[ids[t + 1]]) for t in range(len(text) - 1)])
+    assert m.bits_per_char(text) == pytest.approx(manual, rel=1e-5)
+
+
+def test_sampling_is_seeded_and_greedy_at_zero_temperature():
+    torch.manual_seed(3)
+    m = CharLM("lstm", hidden=16, embed_dim=8).eval()
+    a = m.sample("x = (", 30, temperature=1.0, seed=5)
+    assert len(a) == 30 and set(a) <= set(VOCAB)
+    assert a == m.sample("x = (", 30, temperature=1.0, seed=5)
+    greedy = m.sample("x = (", 3, temperature=0)
+    # Greedy continuation = argmax of the trace's logits, one character at a time.
+    text = "x = ("
+    for ch in greedy:
+        assert ch == VOCAB[int(np.argmax(m.run(text).output[-1]))]
+        text += ch
+
+
+def test_gradient_norms_by_hand_on_a_linear_regime_rnn():
+    """1-unit tanh RNN, w_ih = 1, w_hh = 0.5, zero biases and zero inputs: h stays 0 where
+    tanh' = 1, so d prediction / d x_t = 0.5 ** (T - 1 - t) exactly."""
+    m = SeriesLSTM(hidden=1, cell="rnn")
+    with torch.no_grad():
+        for p in m.parameters():
+            p.zero_()
+        m.rnn.weight_ih_l0.fill_(1.0)
+        m.rnn.weight_hh_l0.fill_(0.5)
+        m.head.weight.fill_(1.0)
+    g = gradient_norms(m, np.zeros(5, np.float32))
+    np.testing.assert_allclose(g, [0.0625, 0.125, 0.25, 0.5, 1.0], rtol=1e-6)
+
+
+def test_char_gradient_norms_match_finite_differences():
+    torch.manual_seed(4)
+    m = copy.deepcopy(CharLM("rnn", hidden=8, embed_dim=4)).double().eval()  # float64: clean differences
+    text = "ab(c)"
+    g = m.gradient_norms(text)
+    assert g.shape == (5,) and np.all(np.isfinite(g)) and g[-1] > 0
+    ids = torch.from_numpy(encode_text(text).ids)[None]
+    with torch.no_grad():
+        x0 = m.embed(ids)  # (1, T, E)
+        top = int(m.head(m.rnn(x0)[0][0, -1]).argmax())
+
+        def score(x):
+            return float(torch.log_softmax(m.head(m.rnn(x)[0][0, -1]), -1)[top])
+
+        for t in (0, 1, 4):
+            grad = []
+            for e in range(4):  # central difference per embedding coordinate of step t
+                d = torch.zeros_like(x0)
+                d[0, t, e] = 1e-6
+                grad.append((score(x0 + d) - score(x0 - d)) / 2e-6)
+            assert np.linalg.norm(grad) == pytest.approx(g[t], rel=1e-5)
+
+
+def test_series_run_and_forecast_agree():
+    torch.manual_seed(5)
+    m = SeriesLSTM(hidden=8).eval()
+    with torch.no_grad():
+        m.mean.fill_(50.0)
+        m.std.fill_(20.0)
+    v = np.array([10, 40, 80, 60, 30, 5], np.float32)
+    tr = m.run(v)
+    assert tr.output.shape == (6,) and tr.layers[0].c.shape == (6, 8)
+    np.testing.assert_array_equal(tr.values, v)
+    f = m.forecast(v, 3)
+    assert f.shape == (3,)
+    assert f[0] == pytest.approx(tr.output[-1], rel=1e-5)  # the forecast of the next year
+    # Feeding the forecasts back in by hand gives the same numbers.
+    assert m.run(np.append(v, f[:2])).output[-1] == pytest.approx(f[2], rel=1e-4)
+
+
+def test_naive_rmse():
+    assert naive_rmse([1.0, 2.0, 4.0, 7.0], 2) == pytest.approx(math.sqrt((4 + 9) / 2))
