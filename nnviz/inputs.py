@@ -131,9 +131,25 @@ def resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack(chans, axis=-1)
 
 
-def digit_to_28(gray: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
+def scan_to_8x8(ink: np.ndarray) -> np.ndarray:
+    """What the UCI digits scanner did: fit the digit in a 32x32 bitmap, then average 4x4 blocks.
+    The shipped LeNet learned from such 8x8 scans, so a crisp drawing is reduced the same way
+    (otherwise thin pen strokes look nothing like its training data)."""
+    h, w = ink.shape
+    s = 32.0 / max(h, w)
+    nh, nw = max(1, round(h * s)), max(1, round(w * s))
+    box = np.zeros((32, 32), np.float32)
+    top, left = (32 - nh) // 2, (32 - nw) // 2
+    box[top : top + nh, left : left + nw] = np.clip(resize(ink, (nw, nh)), 0, 1)
+    return box.reshape(8, 4, 8, 4).mean(axis=(1, 3))  # (8, 8)
+
+
+def digit_to_28(gray: np.ndarray, notes: list[str] | None = None, scan: bool = True) -> np.ndarray:
     """MNIST-style framing: light ink on black, cropped to the ink, longer side 20 px, centred
-    by centre of mass in 28x28. Shared by training and the app, so both see the same thing."""
+    by centre of mass in 28x28. Shared by training and the app, so both see the same thing.
+
+    scan: first reduce the cropped digit to an 8x8 scan like the training data (see
+    `scan_to_8x8`); training passes False because its images already are such scans."""
     g = gray.astype(np.float32)
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
     if border.mean() > 0.5:  # dark ink on light paper
@@ -146,6 +162,10 @@ def digit_to_28(gray: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
     if ys.size == 0:
         raise InputError("No digit found: draw or upload a digit on a plain background.")
     g = g[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    if scan:
+        if notes is not None:
+            notes.append("reduced to an 8x8 scan, like the handwritten digits the model learned from")
+        return digit_to_28(scan_to_8x8(g), None, scan=False)
     h, w = g.shape
     s = 20.0 / max(h, w)
     nh, nw = max(1, round(h * s)), max(1, round(w * s))

@@ -25,7 +25,9 @@ class Preprocess:
         if self.digit:
             out += [
                 "convert to grayscale; invert if the background is light (the model saw light ink on black)",
-                "crop to the ink, scale the longer side to 20 px, centre in a 28x28 frame",
+                "crop to the ink and reduce it to an 8x8 scan (32x32 bitmap, 4x4 blocks averaged), "
+                "as the training digits were made",
+                "scale the longer side to 20 px, centre in a 28x28 frame by centre of mass",
             ]
         else:
             out.append("convert to grayscale" if self.grayscale else "convert to RGB")

@@ -30,7 +30,7 @@ def digits_dataset(seed: int = SEED):
     from sklearn.model_selection import train_test_split
 
     d = load_digits()
-    imgs = np.stack([digit_to_28(im / 16.0) for im in d.images])  # (N, 28, 28) in [0, 1]
+    imgs = np.stack([digit_to_28(im / 16.0, scan=False) for im in d.images])  # already 8x8 scans  # (N, 28, 28) in [0, 1]
     x = (imgs[:, None] - DIGITS_PRE.mean[0]) / DIGITS_PRE.std[0]
     xtr, xte, ytr, yte = train_test_split(x, d.target, test_size=0.2, random_state=seed, stratify=d.target)
     t = lambda a, dt: torch.tensor(np.asarray(a), dtype=dt)  # noqa: E731
@@ -38,16 +38,29 @@ def digits_dataset(seed: int = SEED):
 
 
 def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Small random rotations, scalings and shifts, like a hand drawing a digit again."""
+    """Random rotation, shear, independent x/y scale, shift and stroke thickness: the digits
+    people draw on a canvas are narrower, thinner and more slanted than the 1990s scans."""
     b = x.shape[0]
-    ang = (torch.rand(b, generator=g) - 0.5) * (2 * 12 * np.pi / 180)
-    sc = 1 + (torch.rand(b, generator=g) - 0.5) * 0.2
-    sh = (torch.rand(b, 2, generator=g) - 0.5) * 0.2
-    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos, -sin, sh[:, 0]], 1), torch.stack([sin, cos, sh[:, 1]], 1)], 1)
+    u = lambda *s: torch.rand(*s, generator=g) * 2 - 1  # noqa: E731  uniform in [-1, 1]
+    ang = u(b) * (15 * np.pi / 180)
+    shear = u(b) * 0.25
+    sx, sy = 1 + u(b) * 0.25, 1 + u(b) * 0.15
+    sh = u(b, 2) * 0.12
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    # inverse map output -> input coordinates: rotation @ shear @ scale^-1
+    theta = torch.stack([
+        torch.stack([cos / sx, (cos * shear - sin) / sy, sh[:, 0]], 1),
+        torch.stack([sin / sx, (sin * shear + cos) / sy, sh[:, 1]], 1),
+    ], 1)  # (B, 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (B, 28, 28, 2)
     bg = -DIGITS_PRE.mean[0] / DIGITS_PRE.std[0]  # value of a black pixel after normalisation
-    return F.grid_sample(x - bg, grid, align_corners=False) + bg
+    out = F.grid_sample(x - bg, grid, align_corners=False)  # background 0, ink > 0
+    pick = torch.rand(b, generator=g)
+    thick = F.max_pool2d(out, 3, stride=1, padding=1)  # dilate: a fatter pen
+    thin = -F.max_pool2d(-out, 3, stride=1, padding=1)  # erode: a thinner pen
+    out = torch.where((pick < 0.2)[:, None, None, None], thick, out)
+    out = torch.where((pick > 0.85)[:, None, None, None], thin, out)
+    return out + bg
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
