@@ -3,7 +3,6 @@ import numpy as np
 import streamlit as st
 
 from nnviz import plots, ui
-from nnviz.capture import POOL_TYPES  # noqa: F401  (types listed in the help text)
 from nnviz.inputs import prepare_image
 
 PAGE = 64  # channels per mosaic page
