@@ -121,10 +121,24 @@ def sample_files(kind: str) -> list[Path]:
     return sorted(p for pat in pats for p in SAMPLES.glob(pat))
 
 
-def image_input(digit_model: bool, key: str = "img") -> tuple[inputs.LoadedImage, str] | None:
-    """Sample / upload / draw. Returns (image, input key) or None after a message."""
-    sources = ["Sample", "Upload"] + (["Draw"] if digit_model else [])
+LAST_IMAGE = "nnviz_last_image"  # session_state: the last image a page ran on, for other pages
+
+
+def image_input(digit_model: bool, key: str = "img", allow_shared: bool = False) -> tuple[inputs.LoadedImage, str] | None:
+    """Sample / upload / draw (/ the image another page last used). Returns (image, input key)
+    or None after a message. The chosen image is remembered in st.session_state[LAST_IMAGE]."""
+    shared = st.session_state.get(LAST_IMAGE) if allow_shared else None
+    sources = (["Other page's image"] if shared else []) + ["Sample", "Upload"] + (["Draw"] if digit_model else [])
     src = st.radio("Input", sources, horizontal=True, key=f"{key}_src")
+    if src == "Other page's image":
+        return shared
+    got = _image_from(src, digit_model, key)
+    if got is not None:
+        st.session_state[LAST_IMAGE] = got
+    return got
+
+
+def _image_from(src: str, digit_model: bool, key: str) -> tuple[inputs.LoadedImage, str] | None:
     data: bytes | None = None
     name = "the image"
     if src == "Sample":
