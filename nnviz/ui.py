@@ -50,8 +50,22 @@ def get_trace(name: str, weights_key: str, input_key: str, _model, _x: np.ndarra
     return capture(_model, torch.from_numpy(_x)[None])
 
 
+def from_link(param: str, options: list[str], fallback: str | None) -> str | None:
+    """The value a shared link (?param=value) asks for, if it is one of `options`; else fallback."""
+    want = st.query_params.get(param)
+    return want if want in options else fallback
+
+
+def share(**values: str) -> None:
+    """Put the current view into the URL so the lecturer can share it as a link."""
+    for k, v in values.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
+
+
 def model_picker(family: str, key: str = "model", default: str | None = None) -> str:
     names = list_models(family)
+    default = from_link(key, names, default)
     idx = names.index(default) if default in names else 0
     return st.sidebar.selectbox(
         "Model", names, index=idx, key=key,

@@ -50,12 +50,13 @@ with right:
 # --- architecture and layer choice ---------------------------------------------------------------
 layers = [(n, a.module_type, a.shape) for n, a in trace.activations.items()]
 names = [n for n, _, _ in layers]
-default_layer = next((n for n, t, _ in layers if t == "Conv2d"), names[0])
+default_layer = ui.from_link("layer", names, next((n for n, t, _ in layers if t == "Conv2d"), names[0]))
 layer = st.selectbox(
     "Layer", names, index=names.index(default_layer), key="layer",
     format_func=lambda n: f"{n}  ({trace[n].module_type}, {'×'.join(map(str, trace[n].shape))})",
 )
 st.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
+ui.share(model=name, layer=layer)
 act = trace[layer]
 
 tab_maps, tab_pool, tab_filters, tab_res = st.tabs(["Feature maps", "Pooling", "Filters", "Residual block"])

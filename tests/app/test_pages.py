@@ -118,3 +118,16 @@ def test_wrong_checkpoint_names_the_mismatch():
     at.file_uploader(key="ckpt_lenet5").upload("wrong.pth", buf.getvalue(), "application/octet-stream").run()
     assert not at.exception
     assert "key 'features.0.weight' is missing" in at.error[0].value
+
+
+def test_view_is_shared_as_a_link_and_restored_from_one():
+    at = run_page("pages/cnn.py")
+    at.selectbox(key="layer").set_value("features.3").run()
+    assert at.query_params["model"] == "lenet5" and at.query_params["layer"] == "features.3"
+    at2 = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at2.query_params["model"] = "lenet5"
+    at2.query_params["layer"] = "features.5"
+    at2.run()
+    at2.switch_page("pages/cnn.py")
+    at2.run()
+    assert at2.selectbox(key="layer").value == "features.5"
