@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnviz.capture import forwards_run
@@ -131,3 +132,19 @@ def test_view_is_shared_as_a_link_and_restored_from_one():
     at2.switch_page("pages/cnn.py")
     at2.run()
     assert at2.selectbox(key="layer").value == "features.5"
+
+
+@pytest.mark.parametrize("name", __import__("nnviz").list_models("cnn"))
+def test_every_cnn_renders_every_tab(name, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    at = run_page("pages/cnn.py")
+    at.selectbox(key="model").set_value(name).run()
+    assert not at.exception and not at.error
+    figs = figures(at)
+    assert any("First convolution" in json.dumps(f.get("layout", {}).get("title", {})) for f in figs)
+    assert any("before pooling" in json.dumps(f.get("layout", {}).get("annotations", [])) for f in figs)
+    mosaic = next(f for f in figs if f["data"][0].get("type") == "image" and "channels" in
+                  json.dumps(f.get("layout", {}).get("title", {})))
+    assert mosaic["data"][0]["source"].startswith("data:image/")
