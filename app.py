@@ -1,10 +1,16 @@
 """nnviz entry point: navigation over pages/, nothing else."""
 import streamlit as st
 
-st.set_page_config(page_title="nnviz", page_icon=":material/neurology:", layout="wide")
+from nnviz import ui
 
+st.set_page_config(page_title="nnviz", page_icon=":material/neurology:", layout="wide")
+ui.app_started()
+
+# Lecture order: what a kernel does, then whole CNNs, then sequences, then attention.
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/convolution.py", title="Convolution playground", icon=":material/grid_on:", url_path="convolution"),
     st.Page("pages/cnn.py", title="CNN explorer", icon=":material/image:", url_path="cnn"),
+    st.Page("pages/recurrent.py", title="RNN & LSTM explorer", icon=":material/timeline:", url_path="recurrent"),
 ]
 st.navigation(pages).run()

@@ -98,7 +98,115 @@ def main() -> None:
           f"heatmap JSON {m['heatmap_json_bytes'] / 1e3:.0f} kB: {m['ratio']:.1f}x smaller")
     s = results["layer_switch"]
     print(f"CNN page: {s['layer_switches']} layer switches ran the model {s['model_forwards']} times")
+    c = results["convolution_speed"] = convolution_speed()
+    print(f"convolution playground, {c['input']}: slider change {c['slider_change_ms']:.0f} ms server-side "
+          f"(conv alone {c['conv_only_ms']:.0f} ms), figures sent {c['total_bytes'] / 1e3:.0f} kB "
+          f"(input/output {c['figure_bytes']['input_output'] / 1e3:.0f} kB; the raw output as heatmap JSON "
+          f"would be {c['raw_heatmap_json_bytes'] / 1e3:.0f} kB)")
+    r = results["recurrent_speed"] = recurrent_speed()
+    for n, row in r["lengths"].items():
+        print(f"recurrent page, {n:>5} chars: LSTM states {row['lstm_states_ms']:.0f} ms, RNN {row['rnn_states_ms']:.0f} ms, "
+              f"gradients (both) {row['gradients_ms']:.0f} ms; trace {row['trace_bytes'] / 1e6:.1f} MB in memory, "
+              f"text-view figures sent {row['sent_bytes'] / 1e3:.0f} kB (whole c as heatmap JSON: "
+              f"{row['full_heatmap_json_bytes'] / 1e3:.0f} kB)")
     print(json.dumps(results, default=float))
+
+
+def convolution_speed(repeats: int = 5) -> dict:
+    """The convolution playground after a slider change on a 1024x768 photo: server-side time to
+    convolve and build the figures (input/output, step-through, pooling), and the bytes sent."""
+    from .inputs import load_image, resize, to_gray
+    from . import ops
+
+    img = load_image((Path(__file__).resolve().parents[1] / "samples" / "china.jpg").read_bytes())
+    x = resize(to_gray(img.rgb), (1024, 768))  # (768, 1024), what the page works on for such an image
+    kernel = ops.PRESETS["Sobel x"].weights
+    out: dict = {"input": "768x1024 grayscale (china.jpg upscaled)"}
+
+    def slider_change(stride=1, padding=1):
+        y = ops.conv2d(x, kernel, stride, padding)
+        io = plots.conv_input_output(x, y, "input", "output", crop_box=(300, 400, 8))
+        crop = x[300:308, 400:408].astype(np.float64)
+        xp, mask, _ = ops.pad_image(crop, 3, 3, stride, padding)
+        c_out = ops.conv2d(crop, kernel, stride, padding)
+        step = plots.conv_step_figure(xp, mask, kernel, ops.conv_step(crop, kernel, 0, 0, stride, padding), c_out)
+        mx, win = ops.max_pool2d(y, 2, 2)
+        pool = plots.pool_views(y, mx, ops.avg_pool2d(y, 2, 2), win, 2, 2)
+        return [f.to_json() for f in (io, step, pool)]  # Streamlit serialises each figure to JSON
+
+    times = []
+    for i in range(repeats + 1):
+        t = time.perf_counter()
+        sent = slider_change(stride=1 + i % 2)
+        if i:
+            times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        ops.conv2d(x, kernel, 1, 1)
+    out["conv_only_ms"] = (time.perf_counter() - t) / repeats * 1e3
+    out["slider_change_ms"] = statistics.median(times) * 1e3
+    out["figure_bytes"] = {"input_output": len(sent[0]), "step_through": len(sent[1]), "pooling": len(sent[2])}
+    out["total_bytes"] = sum(out["figure_bytes"].values())
+    out["raw_heatmap_json_bytes"] = len(json.dumps(np.round(x, 3).tolist()))  # one 768x1024 array as heatmap z
+    return out
+
+
+def recurrent_speed(repeats: int = 3) -> dict:
+    """The RNN & LSTM page on 100 / 1,000 / 2,000 characters of stdlib source: time to record
+    every state and gate (LSTM and RNN) and the gradients of the Why-LSTMs view, the trace's size
+    in memory, and the bytes the text view sends to the browser (an 80-character window of the
+    heatmap, the Find-units and next-character charts, the text coloured by one unit, the context).
+    A unit / gate / window change re-sends these bytes but runs no model (cached trace)."""
+    import sysconfig
+
+    from . import analysis
+    from .models.recurrent import VOCAB
+
+    lstm, rnn = load_model("char_lstm"), load_model("char_rnn")
+    source = (Path(sysconfig.get_paths()["stdlib"]) / "shlex.py").read_text()
+    out: dict = {"lengths": {}}
+    for n in (100, 1000, 2000):
+        text = source[:n]
+        t = {}
+        for name, model in (("lstm", lstm), ("rnn", rnn)):
+            model.run(text)  # warm-up
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                tr = model.run(text)
+                times.append(time.perf_counter() - t0)
+            t[name] = statistics.median(times)
+            if name == "lstm":
+                trace = tr
+        t0 = time.perf_counter()
+        lstm.gradient_norms(text)
+        rnn.gradient_norms(text)
+        grad = time.perf_counter() - t0
+        c = trace.layers[0].c
+        T = trace.length
+        start, stop = plots.window_bounds(T, 0, 80)
+        pattern = analysis.bracket_depth(trace.tokens)
+        best = analysis.find_units(c, pattern, 10)
+        unit = best[0].unit if best else 0
+        lo, hi, scale = plots.quantity_range("c", c[:, unit])
+        sent = [
+            plots.state_heatmap(c, trace.tokens, start, stop, None, "c", "c", plots.quantity_range("c", c)).to_json(),
+            plots.unit_ranking([(b.unit, b.r) for b in best], "best").to_json(),
+            plots.pattern_vs_unit(pattern, c[:, unit], trace.tokens, start, stop, "bracket depth", "unit").to_json(),
+            plots.next_char_bar(trace.top_next(T - 1, 5), "next").to_json(),
+            plots.text_html(trace.tokens, c[:, unit], lo, hi, scale),
+            plots.text_html(trace.tokens[max(0, T - 121):], None, mark=min(T, 121) - 1),
+        ]
+        import plotly.graph_objects as go
+
+        out["lengths"][n] = {
+            "lstm_states_ms": t["lstm"] * 1e3, "rnn_states_ms": t["rnn"] * 1e3, "gradients_ms": grad * 1e3,
+            "trace_bytes": trace.nbytes, "sent_bytes": sum(len(x) for x in sent),
+            "figure_bytes": [len(x) for x in sent],
+            "full_heatmap_json_bytes": len(go.Figure(go.Heatmap(z=c.T)).to_json()),
+        }
+    out["vocab"] = len(VOCAB)
+    return out
 
 
 if __name__ == "__main__":

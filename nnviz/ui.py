@@ -21,14 +21,25 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 
 
+_APP_RAN = False  # has app.py run in this process?
+
+
+def app_started() -> None:
+    """Called by app.py on every run."""
+    global _APP_RAN
+    _APP_RAN = True
+
+
 def page_setup() -> None:
     """First call in every page. Streamlit treats a top-level pages/ folder as an old-style
     multipage app until app.py has called st.navigation once in this server process, so the very
     first visitor who opens /cnn directly would get a page without app.py (no navigation, no
-    layout). Switch to st.navigation mode and rerun through app.py, keeping the URL."""
+    layout). Switch to st.navigation mode and rerun through app.py, keeping the URL.
+    (AppTest resets that Streamlit flag before every run; once app.py has run in the process we
+    leave it alone, so test runs are not doubled and button clicks are not swallowed.)"""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not _APP_RAN:
         PagesManager.uses_pages_directory = False
         st.rerun()
 

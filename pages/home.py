@@ -10,8 +10,16 @@ st.markdown(
     "Pick a page on the left. Every view shows the **real activations of a real model** running on "
     "*your* input, computed on this machine, offline."
 )
-st.page_link("pages/cnn.py", label="**CNN explorer**: feature maps, pooling, filters, residual blocks and predictions",
-             icon=":material/image:")
+PAGES = [  # lecture order, as in the sidebar
+    ("pages/convolution.py", "Convolution playground", "kernels, stride, padding and pooling on a real image, step by step",
+     ":material/grid_on:"),
+    ("pages/cnn.py", "CNN explorer", "feature maps, pooling, filters, residual blocks and predictions of real CNNs",
+     ":material/image:"),
+    ("pages/recurrent.py", "RNN & LSTM explorer",
+     "cell states and gates on your text and time series, and why LSTMs remember", ":material/timeline:"),
+]
+for path, title, what, icon in PAGES:
+    st.page_link(path, label=f"**{title}**: {what}", icon=icon)
 
 st.subheader("Models in this copy of nnviz")
 lines = ["| model | family | input | what it is |", "|---|---|---|---|"]

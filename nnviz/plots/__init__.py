@@ -11,3 +11,17 @@ __all__ = [
     "heatmap", "lut", "mosaic_image", "overlay", "palette", "palette_indices", "rgb_image", "side_by_side",
     "to_png_uri", "top_k_bar", "value_range",
 ]
+from .conv import (PANEL_SIDE, conv_input_output, conv_step_figure, figure_bytes, fit_for_screen, image_trace,
+                   kernel_figure, pool_step_figure, pool_views, signed_range)
+
+__all__ += [
+    "PANEL_SIDE", "conv_input_output", "conv_step_figure", "figure_bytes", "fit_for_screen", "image_trace",
+    "kernel_figure", "pool_step_figure", "pool_views", "signed_range",
+]
+from .recurrent import (QUANTITIES, gradient_decay, next_char_bar, pattern_vs_unit, quantity_range, series_figure,
+                        show_char, state_heatmap, text_html, unit_ranking, window_bounds)
+
+__all__ += [
+    "QUANTITIES", "gradient_decay", "next_char_bar", "pattern_vs_unit", "quantity_range", "series_figure", "show_char",
+    "state_heatmap", "text_html", "unit_ranking", "window_bounds",
+]

@@ -1,0 +1,339 @@
+"""Convolution and pooling playground views. numpy / plain data -> Plotly; no streamlit, no torch.
+
+Big arrays (a photo and its convolution) go to the browser as one image per panel, box-averaged
+down to what a projector shows (`PANEL_SIDE`), with the axes still in input pixels. Small grids
+(the step-through) are heatmaps with every number written in its cell.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from PIL import Image
+
+from ..ops import ConvStep, PoolStep, fmt
+from .base import DIVERGING, FONT, base_layout, lut, palette_indices, to_png_uri, value_range
+from .cnn import LOSSLESS_PIXELS
+
+PANEL_SIDE = 640  # px: the longest side an image panel is sent at
+MIN_PANEL_SIDE = 320  # px: tiny arrays are nearest-upscaled to at least this, so they stay crisp
+PAD_COLOUR = "#d9d9d9"
+EMPTY_COLOUR = "#f3f3f3"
+WINDOW_COLOUR = "#ff7f0e"
+WIN_COLOUR = "#1a9850"
+CHANNEL_SCALES = {
+    "gray": [[0, "rgb(0,0,0)"], [1, "rgb(255,255,255)"]],
+    "red": [[0, "rgb(0,0,0)"], [1, "rgb(255,40,40)"]],
+    "green": [[0, "rgb(0,0,0)"], [1, "rgb(40,220,40)"]],
+    "blue": [[0, "rgb(0,0,0)"], [1, "rgb(70,110,255)"]],
+}
+
+
+def signed_range(a: np.ndarray) -> tuple[float, float]:
+    """(-m, m) with m = max |a|: a diverging scale with 0 exactly in the middle (white)."""
+    finite = np.abs(a[np.isfinite(a)])
+    m = float(finite.max()) if finite.size else 0.0
+    return (-m, m) if m > 0 else (-1.0, 1.0)
+
+
+def _palette(scale) -> np.ndarray:
+    return np.vstack([lut(scale, 255), np.array([[255, 255, 255]], np.uint8)])
+
+
+def _encode(idx: np.ndarray, scale) -> str:
+    if idx.size <= LOSSLESS_PIXELS:
+        return to_png_uri(idx, _palette(scale))
+    buf = io.BytesIO()
+    Image.fromarray(_palette(scale)[idx]).save(buf, format="WEBP", quality=85, method=4)
+    return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def fit_for_screen(a: np.ndarray, max_side: int = PANEL_SIDE, min_side: int = MIN_PANEL_SIDE) -> tuple[np.ndarray, float]:
+    """(array to send, input pixels per sent pixel). Big arrays are box-averaged down (a sent pixel is
+    the mean of the values it covers); tiny ones are repeated up so the browser shows crisp cells."""
+    h, w = a.shape
+    if max(h, w) > max_side:
+        s = max_side / max(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        small = np.asarray(Image.fromarray(np.ascontiguousarray(a, np.float32), "F").resize(size, Image.BOX))
+        return small, w / size[0]
+    up = max(1, min_side // max(h, w))
+    if up > 1:
+        return np.repeat(np.repeat(a, up, 0), up, 1), 1.0 / up
+    return a, 1.0
+
+
+def image_trace(a: np.ndarray, vmin: float, vmax: float, scale, max_side: int = PANEL_SIDE) -> go.Image:
+    """A 2-D array as one image in data coordinates of `a` (x = column, y = row), downsampled to send."""
+    shown, step = fit_for_screen(a, max_side)
+    src = _encode(palette_indices(shown, vmin, vmax), scale)
+    # pixel centres so that the image spans [-0.5, W - 0.5] in input columns (and rows)
+    return go.Image(source=src, x0=-0.5 + step / 2, dx=step, y0=-0.5 + step / 2, dy=step, hoverinfo="skip")
+
+
+def _colorbar(vmin: float, vmax: float, scale, title: str, x: float, xaxis: str = "x", yaxis: str = "y",
+              length: float = 0.85) -> go.Scatter:
+    return go.Scatter(
+        x=[None], y=[None], xaxis=xaxis, yaxis=yaxis, mode="markers", showlegend=False, hoverinfo="skip",
+        marker=dict(colorscale=scale, cmin=vmin, cmax=vmax, color=[vmin], showscale=True,
+                    colorbar=dict(title=dict(text=title, side="right", font=FONT), thickness=18, tickfont=FONT,
+                                  x=x, xanchor="left", len=length, y=0.45)),
+    )
+
+
+def _dims(a: np.ndarray) -> str:
+    return f"{a.shape[0]}×{a.shape[1]} (height × width)"
+
+
+def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = "input",
+                      output_label: str = "output", channel: str = "gray", input_range: tuple[float, float] = (0.0, 1.0),
+                      title: str | None = None, height: int | None = None,
+                      crop_box: tuple[int, int, int] | None = None) -> go.Figure:
+    """The input channel and the convolution output side by side, each with its dimensions and a
+    colour bar; the output on a diverging scale centred at zero (white = 0, red > 0, blue < 0).
+    crop_box=(top, left, size) outlines a region of the input (the step-through crop)."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
+                        subplot_titles=[f"{input_label}<br>{_dims(image)}", f"{output_label}<br>{_dims(output)}"])
+    in_scale = CHANNEL_SCALES.get(channel, CHANNEL_SCALES["gray"])
+    lo, hi = input_range
+    fig.add_trace(image_trace(image, lo, hi, in_scale), row=1, col=1)
+    omin, omax = signed_range(output)
+    fig.add_trace(image_trace(output, omin, omax, DIVERGING), row=1, col=2)
+    d1, d2 = fig.layout.xaxis.domain, fig.layout.xaxis2.domain
+    fig.add_trace(_colorbar(lo, hi, in_scale, "pixel value", d1[1] + 0.01), row=1, col=1)
+    fig.add_trace(_colorbar(omin, omax, DIVERGING, "output (0 = white)", d2[1] + 0.01, "x2", "y2"), row=1, col=2)
+    for i, a in ((1, image), (2, output)):
+        fig.update_xaxes(range=[-0.5, a.shape[1] - 0.5], constrain="domain", showgrid=False, zeroline=False,
+                         title=dict(text="column", standoff=4), tickfont=FONT, row=1, col=i)
+        fig.update_yaxes(range=[a.shape[0] - 0.5, -0.5], scaleanchor=f"x{'' if i == 1 else i}",
+                         constrain="domain", constraintoward="top", showgrid=False, zeroline=False,
+                         title=dict(text="row" if i == 1 else None, standoff=4), tickfont=FONT, row=1, col=i)
+    if crop_box is not None:
+        t, l, n = crop_box
+        fig.add_shape(type="rect", xref="x", yref="y", x0=l - 0.5, x1=l + n - 0.5, y0=t - 0.5, y1=t + n - 0.5,
+                      line=dict(color=WINDOW_COLOUR, width=3))
+    fig.update_annotations(font=dict(size=18, color="#222222"))
+    fig.update_layout(dragmode=False)
+    if height is None:  # two panels of ~0.43 of a ~1150 px wide figure, as tall as their images need
+        aspect = max(image.shape[0] / image.shape[1], output.shape[0] / output.shape[1])
+        height = int(np.clip(490 * aspect + 150, 320, 760))
+    base_layout(fig, title, height)
+    fig.update_layout(margin=dict(l=10, r=10, t=130 if title else 75, b=10))
+    return fig
+
+
+# --- small grids with numbers ---------------------------------------------------------------------
+
+def _text_size(cells: int, px: float) -> int:
+    """Font size that fits a short number in a cell of px / cells pixels."""
+    return int(np.clip(px / max(cells, 1) * 0.36, 10, 20))
+
+
+def _grid(fig: go.Figure, a: np.ndarray, row: int, col: int, vmin: float, vmax: float, scale, name: str,
+          text_size: int, mask: np.ndarray | None = None, texts: np.ndarray | None = None) -> None:
+    """A heatmap of `a` with its numbers written in; mask cells (padding) grey with grey '0'."""
+    z = np.asarray(a, np.float64).copy()
+    if np.isnan(z).any():  # cells still to be filled in: an empty frame
+        fig.add_trace(go.Heatmap(z=np.where(np.isnan(z), 1.0, np.nan), zmin=0, zmax=1, showscale=False,
+                                 colorscale=[[0, EMPTY_COLOUR], [1, EMPTY_COLOUR]], xgap=2, ygap=2,
+                                 hoverinfo="skip"), row=row, col=col)
+    if mask is not None and mask.any():
+        pad_z = np.where(mask, 1.0, np.nan)
+        fig.add_trace(go.Heatmap(z=pad_z, zmin=0, zmax=1, colorscale=[[0, PAD_COLOUR], [1, PAD_COLOUR]],
+                                 showscale=False, xgap=2, ygap=2, hoverinfo="skip"), row=row, col=col)
+        z[mask] = np.nan
+    if texts is None:
+        texts = np.vectorize(fmt, otypes=[object])(np.asarray(a, np.float64)) if a.size else np.empty(a.shape, object)
+    shown = np.where(np.isnan(z), "", texts)
+    fig.add_trace(go.Heatmap(z=z, zmin=vmin, zmax=vmax, colorscale=scale, showscale=False, xgap=2, ygap=2,
+                             text=shown, texttemplate="%{text}", textfont=dict(size=text_size),
+                             hovertemplate=f"{name}<br>row %{{y}}, col %{{x}}: %{{z:.4g}}<extra></extra>"),
+                  row=row, col=col)
+    if mask is not None and mask.any():
+        ys, xs = np.nonzero(mask)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="text", text=[fmt(v) for v in np.asarray(a)[mask]],
+                                 textfont=dict(size=text_size, color="#666666", style="italic"),
+                                 hoverinfo="skip", showlegend=False), row=row, col=col)
+    fig.update_xaxes(range=[-0.5, a.shape[1] - 0.5], showgrid=False, zeroline=False, showticklabels=False,
+                     ticks="", constrain="domain", row=row, col=col)
+    fig.update_yaxes(range=[a.shape[0] - 0.5, -0.5], showgrid=False, zeroline=False, showticklabels=False,
+                     ticks="", constrain="domain", constraintoward="top", row=row, col=col)
+
+
+def _axis_ref(fig: go.Figure, row: int, col: int) -> tuple[str, str]:
+    sp = fig.get_subplot(row, col)
+    return sp.xaxis.plotly_name.replace("axis", ""), sp.yaxis.plotly_name.replace("axis", "")
+
+
+def _box(fig: go.Figure, row: int, col: int, r0: float, c0: float, r1: float, c1: float, colour: str,
+         width: float, dash: str | None = None) -> None:
+    """A rectangle around cells r0..r1, c0..c1 (inclusive) of a grid panel."""
+    xr, yr = _axis_ref(fig, row, col)
+    fig.add_shape(type="rect", xref=xr, yref=yr, x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5,
+                  line=dict(color=colour, width=width, dash=dash), fillcolor="rgba(0,0,0,0)", layer="above")
+
+
+def _square_panels(fig: go.Figure, n: int) -> None:
+    for i in range(1, n + 1):
+        fig.update_yaxes(scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
+
+
+def conv_step_figure(padded: np.ndarray, pad_mask: np.ndarray, kernel: np.ndarray, step: ConvStep,
+                     output: np.ndarray, relu: bool = False, input_range: tuple[float, float] | None = None,
+                     title: str | None = None, height: int = 560, width_px: int = 1500) -> go.Figure:
+    """One output cell worked out by hand: the padded crop (padding grey) with the kernel's taps
+    outlined, the kernel, the element-wise products, and the output grid filled up to this cell,
+    the sum landing in its (outlined) cell."""
+    kh, kw = kernel.shape
+    oh, ow = output.shape
+    widths = np.array([padded.shape[1], max(kw, 3), max(kw, 3), max(ow, 3)], float)
+    fig = make_subplots(
+        rows=1, cols=4, column_widths=list(widths / widths.sum()), horizontal_spacing=0.035,
+        subplot_titles=[
+            f"input crop, padded: {padded.shape[0]}×{padded.shape[1]}<br>grey cells = padding (0)" if pad_mask.any()
+            else f"input crop: {padded.shape[0]}×{padded.shape[1]}<br>(no padding)",
+            f"kernel {kh}×{kw}",
+            "window × kernel<br>(element by element)",
+            f"output {oh}×{ow}<br>cell ({step.i}, {step.j}) = {fmt(step.value)}",
+        ],
+    )
+    cell_px = width_px * 0.9 / widths.sum()  # roughly the same cell size in every panel
+    size = _text_size(1, cell_px)
+    lo, hi = input_range if input_range else (float(np.nanmin(padded)), float(np.nanmax(padded)) or 1.0)
+    _grid(fig, padded, 1, 1, lo, hi if hi > lo else lo + 1, [[0, "rgb(34,34,34)"], [1, "rgb(255,255,255)"]],
+          "input", size, mask=pad_mask)
+    kmin, kmax = signed_range(kernel)
+    _grid(fig, kernel, 1, 2, kmin, kmax, DIVERGING, "kernel", size)
+    pmin, pmax = signed_range(step.products)
+    _grid(fig, step.products, 1, 3, pmin, pmax, DIVERGING, "product", size)
+    done = np.full(output.shape, np.nan)
+    flat = step.i * ow + step.j + 1
+    done.ravel()[:flat] = output.ravel()[:flat]
+    omin, omax = signed_range(output)
+    _grid(fig, done, 1, 4, omin, omax, DIVERGING, "output", size)
+
+    # the kernel's taps on the input: a dashed box around the span, a solid box on each tap
+    r, c = step.rows, step.cols
+    _box(fig, 1, 1, r[0], c[0], r[-1], c[-1], WINDOW_COLOUR, 2, "dash")
+    if len(r) * len(c) <= 49:
+        for rr in r:
+            for cc in c:
+                _box(fig, 1, 1, rr, cc, rr, cc, WINDOW_COLOUR, 3)
+    else:
+        _box(fig, 1, 1, r[0], c[0], r[-1], c[-1], WINDOW_COLOUR, 4)
+    _box(fig, 1, 3, 0, 0, kh - 1, kw - 1, WINDOW_COLOUR, 4)
+    _box(fig, 1, 4, step.i, step.j, step.i, step.j, WINDOW_COLOUR, 5)
+    _square_panels(fig, 4)
+
+    n = step.products.size
+    terms = " + ".join(fmt(v) if v >= 0 else f"({fmt(v)})" for v in step.products.ravel()) if n <= 9 else \
+        f"the {n} products"
+    eq = f"Σ {terms} = {fmt(step.total)}"
+    if step.bias:
+        eq += f"   + bias {fmt(step.bias)} = {fmt(step.total + step.bias)}"
+    if relu:
+        eq += f"   → ReLU → {fmt(step.value)}"
+    fig.add_annotation(text=eq, xref="paper", yref="paper", x=0.5, y=-0.02, yanchor="top", showarrow=False,
+                       font=dict(size=20, color="#222222"))
+    fig.update_annotations(font=dict(size=18, color="#222222"))
+    fig.layout.annotations[-1].font.size = 20  # the equation
+    fig.update_layout(dragmode=False)
+    base_layout(fig, title, height)
+    fig.update_layout(margin=dict(l=10, r=10, t=130 if title else 80, b=60))
+    return fig
+
+
+def kernel_figure(kernel: np.ndarray, title: str | None = None, height: int = 300) -> go.Figure:
+    """A kernel as a grid with its numbers, blue < 0 < red, white = 0."""
+    fig = make_subplots(rows=1, cols=1)
+    kmin, kmax = signed_range(kernel)
+    _grid(fig, kernel, 1, 1, kmin, kmax, DIVERGING, "weight", _text_size(kernel.shape[1], 260))
+    fig.update_yaxes(scaleanchor="x")
+    fig.update_layout(dragmode=False)
+    base_layout(fig, title, height)
+    fig.update_layout(title=dict(font=dict(size=16)) if title else None)
+    return fig
+
+
+# --- pooling --------------------------------------------------------------------------------------
+
+SMALL_GRID = 16  # arrays up to this side are drawn as grids with numbers
+
+
+def pool_views(x: np.ndarray, max_out: np.ndarray, avg_out: np.ndarray, winners: np.ndarray,
+               window: int, stride: int, title: str | None = None, height: int = 480) -> go.Figure:
+    """Max and average pooling side by side on one colour scale. Small inputs are grids with their
+    numbers, the input first with every max window's winner outlined in green."""
+    small = max(x.shape) <= SMALL_GRID
+    vmin, vmax, scale = value_range(np.concatenate([x.ravel(), avg_out.ravel(), max_out.ravel()]))
+    names = [f"max pooling<br>{_dims(max_out)}", f"average pooling<br>{_dims(avg_out)}"]
+    if small:
+        fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, column_widths=[0.4, 0.3, 0.3],
+                            subplot_titles=[f"input {_dims(x)}<br><span style='color:{WIN_COLOUR}'>green = wins its max window</span>"] + names)
+        size = _text_size(x.shape[1], 520)
+        _grid(fig, x, 1, 1, vmin, vmax, scale, "input", size)
+        _grid(fig, max_out, 1, 2, vmin, vmax, scale, "max", size)
+        _grid(fig, avg_out, 1, 3, vmin, vmax, scale, "average", size)
+        for r, c in {(int(r), int(c)) for r, c in winners.reshape(-1, 2)}:
+            _box(fig, 1, 1, r, c, r, c, WIN_COLOUR, 5)
+        if stride == window:  # windows tile the input: draw their borders
+            for i in range(max_out.shape[0]):
+                for j in range(max_out.shape[1]):
+                    _box(fig, 1, 1, i * stride, j * stride, i * stride + window - 1, j * stride + window - 1,
+                         "#333333", 2, "dot")
+        _square_panels(fig, 3)
+        fig.add_trace(_colorbar(vmin, vmax, scale, "value", 1.01, "x3", "y3"))
+    else:
+        fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06, subplot_titles=names)
+        for i, a in ((1, max_out), (2, avg_out)):
+            fig.add_trace(image_trace(a, vmin, vmax, scale), row=1, col=i)
+            fig.update_xaxes(range=[-0.5, a.shape[1] - 0.5], constrain="domain", showgrid=False, zeroline=False,
+                             row=1, col=i)
+            fig.update_yaxes(range=[a.shape[0] - 0.5, -0.5], constrain="domain", showgrid=False, zeroline=False,
+                             scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
+        fig.add_trace(_colorbar(vmin, vmax, scale, "value", 1.01, "x2", "y2"))
+    fig.update_annotations(font=dict(size=18, color="#222222"))
+    fig.update_layout(dragmode=False)
+    base_layout(fig, title, height)
+    fig.update_layout(margin=dict(l=10, r=10, t=130 if title else 80, b=10))
+    return fig
+
+
+def pool_step_figure(x: np.ndarray, step: PoolStep, max_out: np.ndarray, avg_out: np.ndarray,
+                     title: str | None = None, height: int = 480, width_px: int = 1500) -> go.Figure:
+    """One pooling window: outlined on the input, its winner in green; the max and the mean landing
+    in their output cells."""
+    widths = np.array([x.shape[1], max(max_out.shape[1], 3), max(avg_out.shape[1], 3)], float)
+    fig = make_subplots(
+        rows=1, cols=3, column_widths=list(widths / widths.sum()), horizontal_spacing=0.05,
+        subplot_titles=[
+            f"input {x.shape[0]}×{x.shape[1]}: window at output ({step.i}, {step.j})",
+            f"max → {fmt(step.max)}<br><span style='color:{WIN_COLOUR}'>winner: row {step.winner[0]}, col {step.winner[1]}</span>",
+            f"average → {fmt(step.mean)}<br>= {fmt(float(step.patch.sum()))} / {step.patch.size}",
+        ],
+    )
+    vmin, vmax, scale = value_range(np.concatenate([x.ravel(), avg_out.ravel()]))
+    size = _text_size(1, width_px * 0.85 / widths.sum())
+    _grid(fig, x, 1, 1, vmin, vmax, scale, "input", size)
+    for k, a in ((2, max_out), (3, avg_out)):
+        done = np.full(a.shape, np.nan)
+        flat = step.i * a.shape[1] + step.j + 1
+        done.ravel()[:flat] = a.ravel()[:flat]
+        _grid(fig, done, 1, k, vmin, vmax, scale, "pooled", size)
+        _box(fig, 1, k, step.i, step.j, step.i, step.j, WINDOW_COLOUR, 5)
+    _box(fig, 1, 1, step.rows[0], step.cols[0], step.rows[-1], step.cols[-1], WINDOW_COLOUR, 5)
+    _box(fig, 1, 1, step.winner[0], step.winner[1], step.winner[0], step.winner[1], WIN_COLOUR, 5)
+    _square_panels(fig, 3)
+    fig.update_annotations(font=dict(size=18, color="#222222"))
+    fig.update_layout(dragmode=False)
+    base_layout(fig, title, height)
+    fig.update_layout(margin=dict(l=10, r=10, t=130 if title else 80, b=10))
+    return fig
+
+
+def figure_bytes(fig: go.Figure) -> int:
+    """What a figure costs to send: the length of its JSON (images inside as base64)."""
+    return len(fig.to_json())

@@ -1,0 +1,140 @@
+"""The convolution playground under AppTest: widgets change what is shown, bad input is a sentence."""
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import png_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/convolution.py"
+
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def io_titles(at: AppTest) -> list[str]:
+    for c in at.get("plotly_chart"):
+        f = json.loads(c.proto.spec)
+        texts = [a.get("text", "") for a in f["layout"].get("annotations", [])]
+        if texts and texts[0].startswith("input:"):
+            return texts
+    raise AssertionError("no input/output figure")
+
+
+def formula(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("<div") and "height:" in m.value
+                and "pooled" not in m.value)
+
+
+def test_default_page_shows_input_output_and_a_formula_that_matches():
+    at = run_page()
+    assert at.selectbox(key="conv_preset").value == "Horizontal edge"
+    t = io_titles(at)
+    assert t[0] == "input: grayscale<br>427×640 (height × width)"
+    assert t[1] == "output: Horizontal edge<br>425×638 (height × width)"
+    assert "= 425<br>" in formula(at) and formula(at).endswith("= 638</div>")
+    assert not at.error
+
+
+def test_stride_padding_dilation_and_kernel_change_the_output_shape():
+    at = run_page()
+    at.slider(key="conv_stride").set_value(2).run()
+    assert io_titles(at)[1].endswith("213×319 (height × width)")
+    at.select_slider(key="conv_pad").set_value("same").run()
+    assert io_titles(at)[1].endswith("214×320 (height × width)")
+    assert "= 214<br>" in formula(at)
+    at.slider(key="conv_dilation").set_value(3).run()
+    at.select_slider(key="conv_pad").set_value("0").run()
+    assert io_titles(at)[1].endswith("211×317 (height × width)")  # floor((427 - 6 - 1) / 2) + 1
+    at.selectbox(key="conv_preset").set_value("Gaussian blur").run()
+    assert io_titles(at)[1].startswith("output: Gaussian blur")
+    assert any("trusts the centre" in c.value for c in at.caption)
+    at.radio(key="conv_ksrc").set_value("Your own grid").run()
+    at.radio(key="conv_ksize").set_value(5).run()
+    assert io_titles(at)[1].endswith("208×314 (height × width)")  # 5x5 kernel, dilation 3: span 13
+    assert not at.exception and not at.error
+
+
+def test_bad_grid_cell_shows_one_sentence_and_no_output():
+    at = run_page()
+    at.radio(key="conv_ksrc").set_value("Your own grid").run()
+    key = "conv_grid_3_Horizontal edge"
+    at.session_state[key] = {"edited_rows": {1: {"c2": "abc"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The kernel cell at row 2, column 2 holds 'abc', which is not a number."]
+    at.session_state[key] = {"edited_rows": {0: {"c1": "0", "c2": "0", "c3": "0"}, 2: {"c1": "0", "c2": "0", "c3": "0"}},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert "all-zero kernel" in at.error[0].value
+    at.session_state[key] = {"edited_rows": {1: {"c2": "1/9"}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.error and io_titles(at)[1].startswith("output: your kernel")
+
+
+def test_step_through_moves_with_next_and_reports_what_does_not_fit():
+    at = run_page()
+    assert at.slider(key="conv_pos").value == 0
+    at.button(key="conv_pos_next").click().run()
+    at.button(key="conv_pos_next").click().run()
+    assert at.slider(key="conv_pos").value == 2
+    step = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "output cell" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", {})))
+    assert "output cell (0, 2)" in step["layout"]["title"]["text"]
+    # a 5x5 kernel with dilation 3 covers 13 pixels: more than a 6x6 crop
+    at.radio(key="conv_ksrc").set_value("Your own grid").run()
+    at.radio(key="conv_ksize").set_value(5).run()
+    at.slider(key="conv_crop").set_value(6).run()
+    at.slider(key="conv_dilation").set_value(3).run()
+    assert not at.exception
+    assert any("does not fit in the 6×6 padded input" in i.value for i in at.info)
+
+
+def test_learned_lenet_filter_and_untrained_label(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no cached ImageNet weights
+    at = run_page()
+    at.radio(key="conv_ksrc").set_value("Learned filter").run()
+    assert at.selectbox(key="conv_model").value == "lenet5"
+    assert any("Learned weights" in c.value for c in at.caption) and not at.warning
+    assert io_titles(at)[1] == "output: lenet5 filter 0 (5×5)<br>423×636 (height × width)"
+    at.selectbox(key="conv_model").set_value("resnet18").run()
+    assert not at.exception
+    assert any("Untrained" in w.value for w in at.warning)
+    assert io_titles(at)[1].startswith("output: resnet18 filter 0 (7×7)")
+
+
+def test_lecture_pooling_example_and_pooling_the_conv_output():
+    at = run_page()
+    assert at.radio(key="pool_src").value.startswith("Lecture example")
+    pool = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "pooling, stride" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", {})))
+    heat = [t for t in pool["data"] if t["type"] == "heatmap"]
+    assert heat[1]["text"] == [["6", "8"], ["3", "4"]]
+    at.radio(key="pool_src").set_value("The convolution output").run()
+    at.slider(key="pool_window").set_value(3).run()
+    at.slider(key="pool_stride").set_value(3).run()
+    assert not at.exception and not at.error
+    assert any("⌊(425 − 3) / 3⌋ + 1 = 141" in m.value for m in at.markdown)
+
+
+def test_upload_and_colour_channel():
+    at = run_page()
+    at.radio(key="conv_img_src").set_value("Upload").run()
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[:24, :, 0] = 255  # red top half
+    at.file_uploader(key="conv_img_upload").upload("red.png", png_bytes(img), "image/png").run()
+    at.radio(key="conv_channel").set_value("Red").run()
+    assert not at.exception and not at.error
+    assert io_titles(at)[0] == "input: red channel<br>48×64 (height × width)"
+    at.file_uploader(key="conv_img_upload").upload("bad.png", b"not an image", "image/png").run()
+    assert not at.exception and "bad.png" in at.error[0].value

@@ -1,0 +1,232 @@
+"""/recurrent under AppTest: the text, time-series and Why-LSTMs views; view changes never re-run
+a model (CharLM.run / SeriesLSTM.run calls are counted); bad text and CSVs get one sentence."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nnviz.models import recurrent as rec
+
+TIMEOUT = 120
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/recurrent.py"
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Count model runs (the cached traces are shared across tests, so tests use fresh inputs)."""
+    counts = {"text": [], "series": 0}
+    text_run, series_run = rec.CharLM.run, rec.SeriesLSTM.run
+
+    def count_text(self, text):
+        counts["text"].append((self.cell, text))
+        return text_run(self, text)
+
+    def count_series(self, values):
+        counts["series"] += 1
+        return series_run(self, values)
+
+    monkeypatch.setattr(rec.CharLM, "run", count_text)
+    monkeypatch.setattr(rec.SeriesLSTM, "run", count_series)
+    return counts
+
+
+def open_page(view: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    if view:
+        at.radio(key="rnn_view").set_value(view).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def titles(at: AppTest) -> list[str]:
+    return [(f["layout"].get("title") or {}).get("text", "") for f in figures(at)]
+
+
+def html_bodies(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html")]
+
+
+def test_text_view_defaults_to_the_lstm_on_the_code_preset():
+    at = open_page()
+    assert at.text_area(key="rnn_text").value.startswith("def format_row(")
+    assert not at.error and not at.warning  # shipped weights: no untrained banner
+    assert any("char_lstm.safetensors" in c.value for c in at.caption)
+    t = titles(at)
+    assert any(x.startswith("LSTM: cell state c, characters 0-79 of") for x in t)
+    assert any(x.startswith("Does unit") for x in t) and any(x.startswith("Best 10 units") for x in t)
+    assert any(x.startswith("LSTM: after") for x in t)
+    assert "bits/char" in at.metric[0].value
+    bodies = html_bodies(at)
+    assert len(bodies) == 3 and "background:#" in bodies[0]  # coloured text, context, continuation
+
+
+def test_unit_gate_window_position_and_pattern_changes_never_rerun_the_model(runs):
+    at = open_page()
+    at.text_area(key="rnn_text").input("x = [a, (b, 'c')]\nfor i in range(len(x)):\n    print(x[i])\n").run()
+    assert len(runs["text"]) == 1 and runs["text"][0][0] == "lstm"
+    at.selectbox(key="rnn_kind").set_value("forget").run()
+    assert any(x.startswith("LSTM: forget gate f") for x in titles(at))
+    before = html_bodies(at)[0]
+    at.number_input(key="rnn_unit").set_value(17).run()
+    assert html_bodies(at)[0] != before and "unit 17" in html_bodies(at)[0]
+    at.slider(key="rnn_width").set_value(20).run()
+    at.slider(key="rnn_start").set_value(10).run()
+    assert any(", characters 10-29 of" in x for x in titles(at))
+    at.slider(key="rnn_pos").set_value(5).run()
+    assert any(x.startswith("LSTM: after 'a' (character 5)") for x in titles(at))
+    at.radio(key="rnn_pattern").set_value("inside quotes").run()
+    at.radio(key="rnn_rows").set_value("16 best for the Find-units pattern").run()
+    at.slider(key="rnn_temp").set_value(1.5).run()
+    at.selectbox(key="rnn_kind").set_value("c").run()
+    assert not at.exception and not at.error
+    assert len(runs["text"]) == 1  # seven view changes, zero model runs
+
+
+def test_compare_runs_each_model_once_and_shows_both(runs):
+    at = open_page()
+    at.text_area(key="rnn_text").input("def compare(a, b):\n    return (a > b) - (a < b)\n").run()
+    at.radio(key="rnn_net").set_value("Compare both").run()
+    assert sorted(c for c, _ in runs["text"]) == ["lstm", "rnn"]
+    t = titles(at)
+    assert any(x.startswith("RNN: hidden state h") for x in t)
+    assert any(x.startswith("LSTM: after") for x in t) and any(x.startswith("RNN: after") for x in t)
+    assert [m.label for m in at.metric] == ["LSTM: surprise on this text", "RNN: surprise on this text"]
+    assert len(html_bodies(at)) == 4  # coloured text, context, two continuations
+    at.radio(key="rnn_net").set_value("RNN").run()
+    assert at.selectbox(key="rnn_kind").options == ["hidden state h"]  # a plain RNN has no c or gates
+    assert len(runs["text"]) == 2
+
+
+def test_find_units_button_colours_the_text_by_the_best_unit():
+    at = open_page()
+    label = at.button(key="rnn_use_best").label
+    best = int(label.rsplit(" ", 1)[1])
+    at.button(key="rnn_use_best").click().run()
+    assert at.number_input(key="rnn_unit").value == best
+    assert f"unit {best}" in html_bodies(at)[0]
+
+
+def test_presets_and_sampling():
+    at = open_page()
+    at.selectbox(key="rnn_preset").set_value("English sentence").run()
+    assert at.text_area(key="rnn_text").value.startswith("The lecture began")
+    first = html_bodies(at)[-1]
+    at.slider(key="rnn_temp").set_value(0.0).run()
+    greedy = html_bodies(at)[-1]
+    assert greedy != first
+    at.number_input(key="rnn_seed").set_value(3).run()
+    assert html_bodies(at)[-1] == greedy  # temperature 0 is greedy: the seed does not matter
+
+
+@pytest.mark.parametrize("text,kind,msg", [
+    ("   \n ", "error", "The text is empty"),
+    ("na\u00efve caf\u00e9 \u2603", "caption", "the model never saw"),
+    ("abc " * 700, "caption", "only the first 2,000 are used"),
+])
+def test_bad_text_gets_a_sentence_and_the_page_survives(text, kind, msg):
+    at = open_page()
+    at.text_area(key="rnn_text").input(text).run()
+    assert not at.exception
+    assert any(msg in e.value for e in getattr(at, kind))
+
+
+def test_text_survives_a_trip_to_another_view():
+    at = open_page()
+    at.text_area(key="rnn_text").input("while True:\n    pass\n").run()
+    at.radio(key="rnn_view").set_value("Why LSTMs").run()
+    assert any("(21 characters)" in t for t in titles(at))  # the Why view uses the same text
+    at.radio(key="rnn_view").set_value("Text").run()
+    assert at.text_area(key="rnn_text").value == "while True:\n    pass\n"
+
+
+def test_series_view_sunspots_forecast_and_states(runs):
+    at = open_page("Time series")
+    assert not at.error
+    m = {x.label: x.value for x in at.metric}
+    assert float(m["LSTM, one step ahead (RMSE)"]) == pytest.approx(19.6, abs=0.1)  # README: 19.642
+    assert float(m["Naive: repeat the last value"]) == pytest.approx(33.2, abs=0.1)  # README: 33.175
+    fig = next(f for f in figures(at) if "forecast and the LSTM" in f["layout"]["title"]["text"])
+    kinds = [d["type"] for d in fig["data"]]
+    assert kinds.count("heatmap") == 1 and "held out" in json.dumps(fig["layout"].get("annotations", []))
+    fore = next(d for d in fig["data"] if d.get("name") == "forecast")
+    assert fore["x"][0] == 2008 and fore["x"][-1] == 2008 + 22
+    n = runs["series"]
+    at.slider(key="ts_steps").set_value(5).run()
+    at.selectbox(key="ts_kind").set_value("forget").run()
+    assert not at.exception and runs["series"] == n  # forecast length and gate: no new run of the states
+    assert "forget gate" in titles(at)[0]
+
+
+def _csv(n=120) -> bytes:
+    lines = ["Date;Price;Note"]
+    for i in range(n):
+        v = 1000 + 200 * np.sin(i / 6) + i
+        cell = "" if i == 40 else f"{v:,.2f}".replace(",", " ").replace(".", ",")
+        lines.append(f"2020-{1 + i // 28:02d}-{1 + i % 28:02d};{cell};x")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_uploaded_csv_trains_in_the_app_and_forecasts():
+    at = open_page("Time series")
+    at.radio(key="ts_src").set_value("Upload a CSV").run()
+    assert any("Upload a CSV" in i.value for i in at.info)
+    at.file_uploader(key="ts_upload").upload("prices.csv", _csv(), "text/csv").run()
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "decimal comma" in captions and "1 missing value" in captions
+    assert at.button(key="ts_train")
+    at.button(key="ts_train").click().run()
+    assert not at.exception and not at.error
+    assert at.success and at.success[0].value.startswith("Trained in the app: 300 steps")
+    labels = [x.label for x in at.metric]
+    assert "LSTM, one step ahead (RMSE)" in labels
+    assert any(t.startswith("Price: forecast and the LSTM") for t in titles(at))
+    at.slider(key="ts_steps").set_value(3).run()  # the trained model stays in the session
+    assert not at.exception and at.success and not at.get("button")
+
+
+@pytest.mark.parametrize("data,msg", [
+    (b"", "empty"),
+    (b"name,city\nann,paris\nbob,rome\n", "no column of numbers"),
+    (b"v\n1\n2\n3\n", "at least 30"),
+])
+def test_bad_csv_gets_a_sentence(data, msg):
+    at = open_page("Time series")
+    at.radio(key="ts_src").set_value("Upload a CSV").run()
+    at.file_uploader(key="ts_upload").upload("bad.csv", data, "text/csv").run()
+    assert not at.exception
+    assert at.error and msg in at.error[0].value
+
+
+def test_why_lstms_view_compares_gradients_on_a_log_scale():
+    at = open_page("Why LSTMs")
+    fig = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith("Gradient of the last prediction"))
+    assert fig["layout"]["yaxis"]["type"] == "log"
+    names = [d.get("name") for d in fig["data"] if d.get("name")]
+    assert names == ["LSTM", "RNN"]
+    assert any("steps back" in m.value for m in at.markdown)
+    at.radio(key="why_src").set_value("English sentence").run()
+    at.toggle(key="why_rel").set_value(False).run()
+    assert not at.exception
+    assert "÷" not in json.dumps(figures(at)[0]["layout"]["yaxis"]["title"], ensure_ascii=False)
+
+
+def test_view_is_in_the_url():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["view"] = "why"
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert at.radio(key="rnn_view").value == "Why LSTMs"
+    at.radio(key="rnn_view").set_value("Time series").run()
+    assert at.query_params["view"] == ["series"] or at.query_params["view"] == "series"

@@ -1,0 +1,27 @@
+"""The convolution playground in a real browser: it draws, reacts to a setting, and never shows a traceback."""
+from tests.browser.test_browser import charts_drawn, no_exceptions, settle
+
+
+def test_convolution_page_draws_and_reacts(page, app_url, shots):
+    page.set_viewport_size({"width": 1600, "height": 4400})
+    page.goto(f"{app_url}/convolution")
+    settle(page)
+    charts_drawn(page, 6)
+    no_exceptions(page)
+    assert page.get_by_text("425×638 (height × width)").first.is_visible()
+    page.screenshot(path=str(shots / "convolution_default.png"), full_page=True)
+
+    # a different preset and the next window: the page re-renders with the new kernel
+    page.get_by_role("combobox", name="Preset", exact=True).click()
+    page.get_by_role("option", name="Sobel x").first.click()
+    settle(page)
+    page.get_by_role("button", name="Next ▶").first.click()
+    settle(page)
+    charts_drawn(page, 6)
+    assert page.get_by_text("output: Sobel x").first.is_visible()
+    assert page.get_by_text("output cell (0, 1)").first.is_visible()
+    # the input/output images and the step-through grids all arrived
+    assert page.locator(".js-plotly-plot image").count() >= 2
+    assert page.locator(".js-plotly-plot .hm").count() + page.locator(".js-plotly-plot image").count() >= 8
+    no_exceptions(page)
+    page.screenshot(path=str(shots / "convolution_sobel_step.png"), full_page=True)

@@ -1,0 +1,73 @@
+"""/recurrent in the real app: type text, switch views, upload a CSV, with screenshots."""
+import numpy as np
+
+from tests.browser.test_browser import charts_drawn, no_exceptions, settle
+
+
+def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
+    page.set_viewport_size({"width": 1600, "height": 2600})
+    page.goto(f"{app_url}/recurrent")
+    settle(page)
+    charts_drawn(page, 3)
+    no_exceptions(page)
+    assert page.get_by_role("heading", name="RNN & LSTM explorer").is_visible()
+    assert page.get_by_text("LSTM: cell state c, characters 0-79").first.is_visible()
+    page.screenshot(path=str(shots / "recurrent_text.png"), full_page=True)
+
+    box = page.get_by_label("Text (up to 2,000 characters)")
+    box.fill("if (a[0] == 'x'):\n    print(\"depth (one [two])\")\n")
+    box.press("Control+Enter")
+    settle(page)
+    charts_drawn(page, 3)
+    assert page.get_by_text("characters 0-48 of 49").first.is_visible()  # the window shrinks to the text
+    page.get_by_text("Compare both").click()
+    settle(page)
+    charts_drawn(page, 5)
+    assert page.get_by_text("RNN: hidden state h").first.is_visible()
+    assert page.locator('[data-testid="stHtml"]').count() >= 4  # coloured text, context, two continuations
+    no_exceptions(page)
+    page.screenshot(path=str(shots / "recurrent_compare.png"), full_page=True)
+
+
+def test_recurrent_series_and_why_views(page, app_url, shots):
+    page.set_viewport_size({"width": 1600, "height": 2000})
+    page.goto(f"{app_url}/recurrent?view=series")
+    settle(page)
+    charts_drawn(page)
+    no_exceptions(page)
+    assert page.get_by_text("Naive: repeat the last value").is_visible()
+    assert page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").count() >= 1  # states under the series
+    page.screenshot(path=str(shots / "recurrent_series.png"), full_page=True)
+
+    page.get_by_text("Why LSTMs", exact=True).click()
+    settle(page)
+    charts_drawn(page)
+    no_exceptions(page)
+    assert "view=why" in page.url
+    assert page.get_by_text("below float32's smallest number").first.is_visible()
+    page.screenshot(path=str(shots / "recurrent_why.png"), full_page=True)
+
+
+def test_recurrent_upload_trains_in_the_app(page, app_url, shots):
+    page.set_viewport_size({"width": 1600, "height": 2000})
+    page.goto(f"{app_url}/recurrent?view=series")
+    settle(page)
+    page.get_by_text("Upload a CSV").click()
+    settle(page)
+    rows = ["Date,Close"] + [f"2021-{1 + i // 28:02d}-{1 + i % 28:02d},\"{1000 + 300 * np.sin(i / 8) + i:,.2f}\""
+                             for i in range(200)]
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": "prices.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}])
+    settle(page)
+    page.get_by_role("button", name="Train a small LSTM").click()
+    settle(page)
+    charts_drawn(page)
+    no_exceptions(page)
+    assert page.get_by_text("Trained in the app").is_visible()
+    page.screenshot(path=str(shots / "recurrent_upload.png"), full_page=True)
+
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": "words.csv", "mimeType": "text/csv", "buffer": b"name,city\nann,paris\n"}])
+    settle(page)
+    no_exceptions(page)
+    assert "no column of numbers" in page.locator('[data-testid="stAlertContentError"]').first.inner_text()

@@ -1,0 +1,138 @@
+"""Recurrent figures: only the window on screen is sent, characters label the axis, colour ranges
+are fixed where the quantity is bounded, zeros survive a log axis."""
+import json
+import re
+
+import numpy as np
+import pytest
+
+from nnviz import plots
+from nnviz.plots import recurrent as R
+
+
+def test_state_heatmap_sends_only_the_window_with_characters_on_the_axis():
+    T, H = 500, 128
+    states = np.random.default_rng(0).uniform(0, 1, (T, H)).astype(np.float32)
+    tokens = list(("ab c\n" * 100)[:T])
+    fig = plots.state_heatmap(states, tokens, 100, 180, kind="forget", title="t", unit=5, pos=150)
+    hm = fig.data[0]
+    assert np.asarray(hm.z).shape == (H, 80)  # units x characters, the window only
+    np.testing.assert_array_equal(np.asarray(hm.z), states[100:180].T)
+    assert list(hm.x) == list(range(100, 180))
+    assert list(fig.layout.xaxis.ticktext[:5]) == ["a", "b", "\u2423", "c", "\u21b5"]  # space, newline visible
+    assert (hm.zmin, hm.zmax) == (0.0, 1.0) and hm.colorscale[0][1] == "#440154"  # gates: fixed 0..1, sequential
+    rects = [(s.x0, s.x1, s.y0, s.y1) for s in fig.layout.shapes]
+    assert (99.5, 179.5, 4.5, 5.5) in rects and (149.5, 150.5, -0.5, H - 0.5) in rects
+    assert len(fig.to_json()) < 120_000  # a 2,000-char trace would be ~1 MB as JSON
+
+
+def test_state_heatmap_rows_follow_the_given_units():
+    states = np.arange(20, dtype=np.float32).reshape(4, 5)
+    fig = plots.state_heatmap(states, list("abcd"), units=[3, 0], kind="h")
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), states[:, [3, 0]].T)
+    assert list(fig.layout.yaxis.ticktext) == ["3", "0"]
+    assert list(fig.data[0].customdata[0]) == [3, 3, 3, 3]  # hover says the unit, not the row
+
+
+def test_cell_state_range_is_symmetric_and_robust():
+    c = np.r_[np.linspace(-2, 2, 999), 500.0]  # one huge value
+    lo, hi, scale = plots.quantity_range("c", c)
+    assert lo == -hi and 1.9 < hi < 3 and scale == plots.DIVERGING
+    assert plots.quantity_range("h") == (-1.0, 1.0, plots.DIVERGING)
+    assert plots.quantity_range("input") == (0.0, 1.0, plots.SEQUENTIAL)
+    assert plots.quantity_range("c", np.zeros(4))[:2] == (-1.0, 1.0)
+
+
+@pytest.mark.parametrize("length,start,width,expect", [(100, 0, 80, (0, 80)), (100, 90, 80, (20, 100)),
+                                                       (30, 5, 80, (0, 30)), (100, -4, 10, (0, 10))])
+def test_window_bounds(length, start, width, expect):
+    assert plots.window_bounds(length, start, width) == expect
+
+
+def test_text_html_colours_each_character_and_escapes_it():
+    tokens = list("<a>&\n\"")
+    vals = np.array([-1, 0, 1, 0.5, 0, np.nan])
+    out = plots.text_html(tokens, vals, -1, 1, plots.DIVERGING, mark=2, label="unit 3")
+    assert "<a>" not in out and "&lt;" in out and "&amp;" in out and "&quot;" in out
+    spans = re.findall(r'<span title="([^"]*)" style="([^"]*)">', out)
+    assert len(spans) == 6
+    assert spans[0] == ("0: -1", "background:#053061;color:#fff")  # -1: the dark blue end of RdBu_r
+    assert spans[2][1].startswith("background:#67001f") and "outline:3px" in spans[2][1]
+    assert spans[5][1].startswith("background:#ffffff;color:#000")  # NaN: white
+    assert "\u21b5</span><br>" in out and "unit 3" in out and "linear-gradient" in out
+    plain = plots.text_html(list("ab"), None, mark=0)
+    assert "background" not in plain and "linear-gradient" not in plain
+    assert plain.count("outline:3px") == 1 and '<span title="1">b</span>' in plain
+
+
+def test_unit_ranking_bars():
+    fig = plots.unit_ranking([(7, 0.9), (3, -0.5), (1, 0.2)], "best", selected=3)
+    bar = fig.data[0]
+    assert list(bar.y) == ["unit 1", "unit 3", "unit 7"]  # strongest on top
+    assert list(bar.marker.color) == ["#d62728", "#1f77b4", "#d62728"]
+    assert list(bar.marker.line.width) == [0, 3, 0]
+    assert tuple(fig.layout.xaxis.range) == (-1, 1)
+
+
+def test_next_char_bar_keeps_characters_as_categories():
+    fig = plots.next_char_bar([("1", 0.5), (" ", 0.3), ("\n", 0.1)], "next")
+    assert list(fig.data[0].y) == ["\u21b5 ", "\u2423 ", "1 "] and fig.layout.yaxis.type == "category"
+
+
+def test_pattern_vs_unit_shares_the_window():
+    tokens = list("f(a(b))")
+    fig = plots.pattern_vs_unit(np.arange(7.0), np.ones(7), tokens, 1, 5, "bracket depth", "unit 2")
+    assert [list(d.x) for d in fig.data] == [[1, 2, 3, 4]] * 2
+    assert list(fig.layout.xaxis2.ticktext) == list("(a(b")
+
+
+def test_series_figure_states_under_the_series_thinned():
+    T = 2000
+    x = list(range(1000, 1000 + T))
+    values = np.sin(np.arange(T) / 10).astype(np.float32)
+    states = np.random.default_rng(0).normal(size=(T, 32)).astype(np.float32)
+    fig = plots.series_figure(x, values, states, "c", predictions=values, test_start=1600, future_x=[3000, 3001],
+                              future=np.array([0.1, 0.2]), backtest=np.zeros(5), title="s")
+    names = [d.name for d in fig.data if d.type == "scatter"]
+    assert names == ["series", "one step ahead", "5 steps ahead (no peeking)", "naive: last value", "forecast"]
+    hm = next(d for d in fig.data if d.type == "heatmap")
+    assert np.asarray(hm.z).shape == (32, 500)  # 2,000 steps averaged in blocks of 4 (<= 600 columns)
+    assert hm.xaxis == "x2" and fig.layout.xaxis.matches == "x2"  # same time axis as the series
+    fore = next(d for d in fig.data if d.name == "forecast")
+    assert list(fore.x) == [2999, 3000, 3001]  # starts at the last value so the line is continuous
+    bt = next(d for d in fig.data if d.name.endswith("(no peeking)"))
+    assert list(bt.x) == list(range(2599, 2605))
+    assert len(fig.to_json()) < 250_000
+    only = plots.series_figure(x[:50], values[:50], title="raw")
+    assert [d.type for d in only.data] == ["scatter"]
+
+
+def test_gradient_decay_draws_zeros_on_a_labelled_floor():
+    lstm = np.array([1e-8, 1e-5, 1e-2, 0.5], np.float32)
+    rnn = np.array([0.0, 0.0, 1e-3, 0.25], np.float32)
+    fig = plots.gradient_decay({"LSTM": lstm, "RNN": rnn}, list("abcd"), relative=True, title="g")
+    assert fig.layout.yaxis.type == "log"
+    l_line, r_line, r_zeros = fig.data
+    np.testing.assert_allclose(l_line.y, lstm / 0.5, rtol=1e-6)
+    assert list(l_line.x) == [3, 2, 1, 0]  # steps back from the last character
+    floor = r_line.y[0]
+    assert floor < 1e-8 / 0.5 and r_line.y[1] == floor and list(r_zeros.x) == [3, 2]
+    assert r_line.customdata[0][1] == "0 (below 1e-45)" and r_line.customdata[0][0] == "a"
+    ann = fig.layout.annotations[0]
+    assert "below float32" in ann.text and ann.y == pytest.approx(np.log10(floor))  # log axes take log10
+    no_zero = plots.gradient_decay({"LSTM": lstm}, None, relative=False)
+    assert len(no_zero.data) == 1 and not no_zero.layout.annotations
+    np.testing.assert_allclose(no_zero.data[0].y, lstm)
+
+
+def test_plot_and_analysis_modules_never_import_streamlit_or_torch():
+    import ast
+    from pathlib import Path
+
+    import nnviz.analysis
+
+    for mod in (R, nnviz.analysis):
+        tree = ast.parse(Path(mod.__file__).read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not {m for m in names if m.split(".")[0] in ("torch", "streamlit")}, (mod.__name__, names)
