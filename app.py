@@ -12,5 +12,6 @@ pages = [
     st.Page("pages/convolution.py", title="Convolution playground", icon=":material/grid_on:", url_path="convolution"),
     st.Page("pages/cnn.py", title="CNN explorer", icon=":material/image:", url_path="cnn"),
     st.Page("pages/recurrent.py", title="RNN & LSTM explorer", icon=":material/timeline:", url_path="recurrent"),
+    st.Page("pages/attention.py", title="Attention explorer", icon=":material/hub:", url_path="attention"),
 ]
 st.navigation(pages).run()

@@ -109,6 +109,13 @@ def main() -> None:
               f"gradients (both) {row['gradients_ms']:.0f} ms; trace {row['trace_bytes'] / 1e6:.1f} MB in memory, "
               f"text-view figures sent {row['sent_bytes'] / 1e3:.0f} kB (whole c as heatmap JSON: "
               f"{row['full_heatmap_json_bytes'] / 1e3:.0f} kB)")
+    a = results["attention_speed"] = attention_speed()
+    for T in (32, 128, 512):
+        r = a[T]
+        print(f"attention page, {T} tokens: new text {r['new_text_ms']:.0f} ms; layer/head switch " + ", ".join(
+              f"{v} {r[v + '_switch_ms']:.0f} ms / {r[v + '_bytes'] / 1e3:.0f} kB" for v in a["views"])
+              + f"; all weights as JSON would be {r['all_weights_json_bytes'] / 1e6:.1f} MB; "
+              f"model runs during switches: {r['model_runs_during_switches']}")
     print(json.dumps(results, default=float))
 
 
@@ -211,3 +218,74 @@ def recurrent_speed(repeats: int = 3) -> dict:
 
 if __name__ == "__main__":
     main()
+
+
+def attention_speed(sizes: tuple[int, ...] = (32, 128, 512), repeats: int = 3) -> dict:
+    """The attention page (AppTest, the real page script) at 32, 128 and 512 MiniLM tokens:
+    server time for a new text (tokenize + forward + render) and for a layer/head switch (render
+    only), and the bytes each view sends to the browser (all element protos of the page), next to
+    what shipping all attention weights as JSON would cost (what BertViz does). A switch = moving
+    the layer slider (every MiniLM view has one)."""
+    from streamlit.testing.v1 import AppTest
+
+    from .models.transformer import MiniLM
+
+    def page_bytes(node) -> int:
+        total = 0
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "ByteSize"):
+            total += proto.ByteSize()
+        for child in getattr(node, "children", {}).values():
+            total += page_bytes(child)
+        return total
+
+    minilm = load_model("minilm")
+    words = ("Attention lets every token look at every other token of the text and decide how much of each "
+             "to take, and twelve heads do this in parallel in every layer. ") * 40
+    enc = minilm.encode(words)
+    runs = {"n": 0}
+    orig_run = MiniLM.run
+
+    def counted(self, *a, **k):
+        runs["n"] += 1
+        return orig_run(self, *a, **k)
+
+    MiniLM.run = counted
+    out: dict = {"views": ["head", "model", "rollout", "steps"]}
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+        at.run()
+        at.switch_page("pages/attention.py")
+        at.run()
+        for T in sizes:
+            cut = enc.offsets[T - 2][1]  # T - 2 wordpieces + [CLS] + [SEP] = T tokens
+            row: dict = {"tokens": T}
+            new_text = []
+            for r in range(repeats):
+                at.segmented_control(key="att_view").set_value("head").run()
+                t = time.perf_counter()
+                first = ("Attention", "Focus", "Care", "Heed")[r % 4]  # one wordpiece each: same length, new text
+                at.text_area(key="att_text").input(first + words[len("Attention"):cut]).run()
+                new_text.append(time.perf_counter() - t)
+            row["new_text_ms"] = statistics.median(new_text) * 1e3
+            tokens = len(minilm.encode(at.text_area(key="att_text").value).ids)
+            row["tokens_checked"] = tokens
+            before = runs["n"]
+            for view in out["views"]:
+                at.segmented_control(key="att_view").set_value(view).run()
+                switch = []
+                for r in range(repeats):
+                    t = time.perf_counter()
+                    at.slider(key="att_layer").set_value(1 + (r + 1) % 6).run()
+                    switch.append(time.perf_counter() - t)
+                assert not at.exception, at.exception
+                row[f"{view}_switch_ms"] = statistics.median(switch) * 1e3
+                row[f"{view}_bytes"] = page_bytes(at._tree)
+            row["model_runs_during_switches"] = runs["n"] - before
+            tr = minilm.run(words[:cut])
+            one_head = len(json.dumps(np.round(tr.attentions[0, 0].astype(np.float64), 4).tolist()))
+            row["all_weights_json_bytes"] = one_head * tr.n_layers * tr.n_heads
+            out[T] = row
+    finally:
+        MiniLM.run = orig_run
+    return out

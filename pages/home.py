@@ -17,6 +17,9 @@ PAGES = [  # lecture order, as in the sidebar
      ":material/image:"),
     ("pages/recurrent.py", "RNN & LSTM explorer",
      "cell states and gates on your text and time series, and why LSTMs remember", ":material/timeline:"),
+    ("pages/attention.py", "Attention explorer",
+     "multi-head attention of a pretrained encoder step by step, positions, masked and cross-attention",
+     ":material/hub:"),
 ]
 for path, title, what, icon in PAGES:
     st.page_link(path, label=f"**{title}**: {what}", icon=icon)

@@ -25,3 +25,12 @@ __all__ += [
     "QUANTITIES", "gradient_decay", "next_char_bar", "pattern_vs_unit", "quantity_range", "series_figure", "show_char",
     "state_heatmap", "text_html", "unit_ranking", "window_bounds",
 ]
+from .attention import (ATTENTION_SCALE, attention_comparison, attention_heatmap, cosine_by_layer, head_lines,
+                        head_mosaic, labelled_heatmap, matrix_image, plot_text, positional_heatmap, positional_waves,
+                        prob_table, query_steps, show_token, tick_font_size, token_bar, tokens_html, weighted_sum)
+
+__all__ += [
+    "ATTENTION_SCALE", "attention_comparison", "attention_heatmap", "cosine_by_layer", "head_lines", "head_mosaic",
+    "labelled_heatmap", "matrix_image", "plot_text", "positional_heatmap", "positional_waves", "prob_table", "query_steps",
+    "show_token", "tick_font_size", "token_bar", "tokens_html", "weighted_sum",
+]
