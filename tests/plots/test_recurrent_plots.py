@@ -1,6 +1,5 @@
 """Recurrent figures: only the window on screen is sent, characters label the axis, colour ranges
 are fixed where the quantity is bounded, zeros survive a log axis."""
-import json
 import re
 
 import numpy as np
