@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from ..models.recurrent import CHAR_CONFIG, TORCH_CELLS, VOCAB, CharLM, encode_text
+from . import common
 
 SEED = 0
 STEPS = 2000
@@ -70,16 +70,7 @@ def fast_twin(model: CharLM) -> CharLM:
 
 def bits_per_char(model: CharLM, ids: np.ndarray, seq: int = EVAL_SEQ, batch: int = 64) -> float:
     """Mean -log2 P(next char) over `ids`, in chunks of `seq` predictions each from a zero state."""
-    n = (len(ids) - 1) // seq * seq
-    x = torch.from_numpy(ids[:n]).view(-1, seq)  # (N, seq)
-    y = torch.from_numpy(ids[1 : n + 1]).view(-1, seq)
-    total = 0.0
-    model.eval()
-    with torch.inference_mode():
-        for i in range(0, len(x), batch):
-            logits = model(x[i : i + batch])  # (b, seq, V)
-            total += float(F.cross_entropy(logits.flatten(0, 1), y[i : i + batch].flatten(), reduction="sum"))
-    return total / n / math.log(2)
+    return common.bits_per_char(model, ids, seq, batch)
 
 
 def train(cell: str = "lstm", steps: int = STEPS, seed: int = SEED, out: Path | None = None,
@@ -130,10 +121,7 @@ def train(cell: str = "lstm", steps: int = STEPS, seed: int = SEED, out: Path | 
     log(f"{cell}: train {result['train_bpc']} bits/char, held-out {result['val_bpc']} bits/char, {seconds:.0f} s")
     result["losses"] = losses
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        meta = {k: json.dumps(v) for k, v in result.items() if k != "losses"}
-        save_file(sd, str(out / f"char_{cell}.safetensors"), metadata=meta)
+        common.save_weights(model, out / f"char_{cell}.safetensors", result)
     return result
 
 
@@ -145,7 +133,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--seq", type=int, default=SEQ)
     ap.add_argument("--eval-chars", type=int, default=None, help="evaluate on fewer characters (quick runs)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "weights")
+    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
     a = ap.parse_args(argv)
     results = []
     for cell in (("lstm", "rnn") if a.model == "both" else (a.model,)):

@@ -22,9 +22,15 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
-from ..models.recurrent import SERIES_CONFIG, SUNSPOTS_CSV, TORCH_CELLS, SeriesLSTM, naive_rmse
+from ..models.recurrent import (
+    SERIES_CONFIG,
+    SUNSPOTS_CSV,
+    TORCH_CELLS,
+    SeriesLSTM,
+    naive_rmse,
+)
+from . import common
 
 SEED = 0
 STEPS = 100  # chosen by `--validate` (train 1700-1899, validate 1900-1949): more steps overfit
@@ -136,9 +142,7 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, log=pri
     log(f"sunspots: test RMSE {result['test_rmse']} vs last-value baseline {result['naive_test_rmse']} "
         f"({result['test_years']}), {result['seconds']} s")
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        save_file(sd, str(out / "sunspots_lstm.safetensors"), metadata={k: json.dumps(v) for k, v in result.items()})
+        common.save_weights(model, out / "sunspots_lstm.safetensors", result)
     result["losses"] = rep["losses"]
     return result
 
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "weights")
+    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
     ap.add_argument("--validate", action="store_true", help="print the step-count validation table and exit")
     a = ap.parse_args(argv)
     if a.validate:

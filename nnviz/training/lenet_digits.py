@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from ..inputs import digit_to_28
 from ..models.cnn import DIGITS_PRE, LeNet5
+from . import common
 
 SEED = 0
 
@@ -96,9 +96,7 @@ def train(epochs: int = 40, seed: int = SEED, out: Path | None = None, log=print
         "final_loss": round(loss.item(), 4),
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.contiguous() for k, v in model.state_dict().items()}
-        save_file(sd, str(out / "lenet5.safetensors"), metadata={k: json.dumps(v) for k, v in result.items()})
+        common.save_weights(model, out / "lenet5.safetensors", result)
     return result
 
 
@@ -106,7 +104,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "weights")
+    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
     a = ap.parse_args()
     print(json.dumps(train(a.epochs, a.seed, a.out), indent=2))
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from ..models.recurrent import VOCAB, encode_text
 from ..models.transformer import CharGPT, GPTConfig
+from . import common
 from .char_lm import TRAIN_FILES, VAL_FILES, read_corpus
 
 SEED = 0
@@ -35,17 +35,7 @@ TRAIN_EVAL_CHARS = 200_000  # as char_lm: bits/char on the training text uses it
 
 def bits_per_char(model: CharGPT, ids: np.ndarray, batch: int = 64) -> float:
     """Mean -log2 P(next char) over `ids`, in block_size chunks each starting from an empty context."""
-    seq = model.config.block_size
-    n = (len(ids) - 1) // seq * seq
-    x = torch.from_numpy(ids[:n]).view(-1, seq)  # (N, seq)
-    y = torch.from_numpy(ids[1 : n + 1]).view(-1, seq)
-    total = 0.0
-    model.eval()
-    with torch.inference_mode():
-        for i in range(0, len(x), batch):
-            logits = model(x[i : i + batch])  # (b, seq, V)
-            total += float(F.cross_entropy(logits.flatten(0, 1), y[i : i + batch].flatten(), reduction="sum"))
-    return total / n / math.log(2)
+    return common.bits_per_char(model, ids, model.config.block_size, batch)
 
 
 def lr_at(step: int, steps: int, lr: float = LR) -> float:
@@ -111,10 +101,7 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
     log(f"char_gpt: train {result['train_bpc']} bits/char, held-out {result['val_bpc']} bits/char, {seconds:.0f} s")
     result["losses"] = losses
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        meta = {k: json.dumps(v) for k, v in result.items() if k != "losses"}
-        save_file(sd, str(out / "char_gpt.safetensors"), metadata=meta)
+        common.save_weights(model, out / "char_gpt.safetensors", result)
     return result
 
 
@@ -125,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--eval-chars", type=int, default=None, help="evaluate on fewer characters (quick runs)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "weights")
+    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
     a = ap.parse_args(argv)
     r = train(a.steps, a.seed, a.out, a.batch, a.lr, a.eval_chars)
     print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "train_files", "val_files")}, indent=2))

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from ..models.transformer import (
     SRC_PAD,
@@ -35,6 +34,7 @@ from ..models.transformer import (
     DateTranslator,
     Seq2SeqConfig,
 )
+from . import common
 
 SEED = 0
 STEPS = 3000
@@ -190,10 +190,7 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
         f"(training dates {result['train_dates_exact_match']:.4f}), {seconds:.0f} s")
     result["losses"] = losses
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        meta = {k: json.dumps(v) for k, v in result.items() if k != "losses"}
-        save_file(sd, str(out / "date_translator.safetensors"), metadata=meta)
+        common.save_weights(model, out / "date_translator.safetensors", result)
     return result
 
 
@@ -203,7 +200,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--heldout-n", type=int, default=HELDOUT_N, help="held-out pairs to score (fewer: quicker)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "weights")
+    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
     a = ap.parse_args(argv)
     r = train(a.steps, a.seed, a.out, a.batch, a.heldout_n)
     print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "formats")}, indent=2))
