@@ -85,7 +85,7 @@ with tab_maps:
             picked = pts[0].get("customdata")
             picked = picked[0] if isinstance(picked, list) else picked
         ch = st.number_input("Channel", 0, c - 1, int(picked) if picked is not None else int(shown_ch[0]),
-                             key=f"channel_{layer}_{picked}")
+                             key=f"channel_{layer}_{sort}_{page}_{picked}")
         over = st.toggle("Overlay on the input", key="overlay")
         if over:
             st.plotly_chart(plots.overlay(shown, act.output[ch], title=f"{layer}, channel {ch} over the input"),

@@ -161,8 +161,8 @@ def apply_weights(model: nn.Module, spec: ModelSpec, weights: str | Path | bytes
         return WeightsInfo(
             "random initialisation",
             trained=False,
-            note="ImageNet weights are not on this machine: download them on the CNN page, "
-            f"run `python -m nnviz.weights fetch {spec.name}`, or upload a checkpoint.",
+            note="ImageNet weights are not on this machine: use \"Download ImageNet weights\" in the sidebar "
+            f"of the CNN explorer, run `python -m nnviz.weights fetch {spec.name}`, or upload a checkpoint.",
         )
     return WeightsInfo("random initialisation", trained=False)
 

@@ -148,3 +148,16 @@ def test_every_cnn_renders_every_tab(name, tmp_path, monkeypatch):
     mosaic = next(f for f in figs if f["data"][0].get("type") == "image" and "channels" in
                   json.dumps(f.get("layout", {}).get("title", {})))
     assert mosaic["data"][0]["source"].startswith("data:image/")
+
+
+def test_sorting_puts_the_strongest_channel_first_and_opens_it():
+    at = run_page("pages/cnn.py")
+    at.selectbox(key="layer").set_value("features.3").run()
+    at.selectbox(key="sort").set_value("max").run()
+    mosaic = next(f for f in figures(at) if f["data"][0].get("type") == "image" and "channels" in
+                  json.dumps(f.get("layout", {}).get("title", {})))
+    order = mosaic["data"][1]["customdata"]
+    big = next(n for n in at.number_input if n.label == "Channel")
+    assert big.value == order[0]
+    maxes = [float(t.split("max ")[1]) for t in mosaic["data"][1]["text"]]
+    assert maxes == sorted(maxes, reverse=True)
