@@ -6,8 +6,6 @@ down to what a projector shows (`PANEL_SIDE`), with the axes still in input pixe
 """
 from __future__ import annotations
 
-import base64
-import io
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,10 +13,11 @@ from plotly.subplots import make_subplots
 from PIL import Image
 
 from ..ops import ConvStep, PoolStep, fmt
-from .base import DIVERGING, FONT, base_layout, lut, palette_indices, to_png_uri, value_range
-from .cnn import LOSSLESS_PIXELS
+from .base import DIVERGING, FONT, base_layout, palette_indices, value_range
+from .cnn import encode_mosaic
 
 PANEL_SIDE = 640  # px: the longest side an image panel is sent at
+OUTPUT_PERCENTILE = 99.5  # big outputs: colours span |values| up to this percentile
 MIN_PANEL_SIDE = 320  # px: tiny arrays are nearest-upscaled to at least this, so they stay crisp
 PAD_COLOUR = "#d9d9d9"
 EMPTY_COLOUR = "#f3f3f3"
@@ -32,23 +31,15 @@ CHANNEL_SCALES = {
 }
 
 
-def signed_range(a: np.ndarray) -> tuple[float, float]:
-    """(-m, m) with m = max |a|: a diverging scale with 0 exactly in the middle (white)."""
+def signed_range(a: np.ndarray, percentile: float = 100.0) -> tuple[float, float]:
+    """(-m, m) with m = max |a| (or its `percentile`): a diverging scale with 0 exactly in the
+    middle (white). A photo's edge map has a few huge values; clipping at the 99.5th percentile
+    keeps the rest from looking white on a projector (the colour bar says it saturates)."""
     finite = np.abs(a[np.isfinite(a)])
-    m = float(finite.max()) if finite.size else 0.0
+    m = float(np.percentile(finite, percentile)) if finite.size else 0.0
+    if m == 0 and finite.size:
+        m = float(finite.max())
     return (-m, m) if m > 0 else (-1.0, 1.0)
-
-
-def _palette(scale) -> np.ndarray:
-    return np.vstack([lut(scale, 255), np.array([[255, 255, 255]], np.uint8)])
-
-
-def _encode(idx: np.ndarray, scale) -> str:
-    if idx.size <= LOSSLESS_PIXELS:
-        return to_png_uri(idx, _palette(scale))
-    buf = io.BytesIO()
-    Image.fromarray(_palette(scale)[idx]).save(buf, format="WEBP", quality=85, method=4)
-    return "data:image/webp;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def fit_for_screen(a: np.ndarray, max_side: int = PANEL_SIDE, min_side: int = MIN_PANEL_SIDE) -> tuple[np.ndarray, float]:
@@ -69,7 +60,7 @@ def fit_for_screen(a: np.ndarray, max_side: int = PANEL_SIDE, min_side: int = MI
 def image_trace(a: np.ndarray, vmin: float, vmax: float, scale, max_side: int = PANEL_SIDE) -> go.Image:
     """A 2-D array as one image in data coordinates of `a` (x = column, y = row), downsampled to send."""
     shown, step = fit_for_screen(a, max_side)
-    src = _encode(palette_indices(shown, vmin, vmax), scale)
+    src = encode_mosaic(palette_indices(shown, vmin, vmax), scale)
     # pixel centres so that the image spans [-0.5, W - 0.5] in input columns (and rows)
     return go.Image(source=src, x0=-0.5 + step / 2, dx=step, y0=-0.5 + step / 2, dy=step, hoverinfo="skip")
 
@@ -100,11 +91,13 @@ def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = 
     in_scale = CHANNEL_SCALES.get(channel, CHANNEL_SCALES["gray"])
     lo, hi = input_range
     fig.add_trace(image_trace(image, lo, hi, in_scale), row=1, col=1)
-    omin, omax = signed_range(output)
+    omin, omax = signed_range(output, OUTPUT_PERCENTILE if output.size > 400 else 100.0)
+    saturates = omax < float(np.nanmax(np.abs(output)))
     fig.add_trace(image_trace(output, omin, omax, DIVERGING), row=1, col=2)
     d1, d2 = fig.layout.xaxis.domain, fig.layout.xaxis2.domain
     fig.add_trace(_colorbar(lo, hi, in_scale, "pixel value", d1[1] + 0.01), row=1, col=1)
-    fig.add_trace(_colorbar(omin, omax, DIVERGING, "output (0 = white)", d2[1] + 0.01, "x2", "y2"), row=1, col=2)
+    bar = "output (0 = white; darkest = beyond)" if saturates else "output (0 = white)"
+    fig.add_trace(_colorbar(omin, omax, DIVERGING, bar, d2[1] + 0.01, "x2", "y2"), row=1, col=2)
     for i, a in ((1, image), (2, output)):
         fig.update_xaxes(range=[-0.5, a.shape[1] - 0.5], constrain="domain", showgrid=False, zeroline=False,
                          title=dict(text="column", standoff=4), tickfont=FONT, row=1, col=i)

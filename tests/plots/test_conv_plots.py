@@ -125,3 +125,15 @@ def test_kernel_figure_writes_the_weights():
     fig = plots.kernel_figure(ops.PRESETS["Box blur"].weights, "Box blur")
     assert fig.data[-1].text[0][0] == "0.11"
     assert fig.data[-1].zmin == -fig.data[-1].zmax
+
+
+def test_output_colours_clip_rare_extremes_and_say_so():
+    rng = np.random.default_rng(0)
+    out = rng.normal(size=(100, 100))
+    out[0, 0] = 500.0  # one huge edge response
+    fig = plots.conv_input_output(np.zeros((102, 102)), out, "input", "output")
+    bar = next(t for t in fig.data if t.type == "scatter" and t.marker.showscale and t.marker.cmax != 1)
+    assert bar.marker.cmax < 10 and bar.marker.cmin == -bar.marker.cmax  # not stretched to 500
+    assert "beyond" in bar.marker.colorbar.title.text
+    small = plots.signed_range(np.array([[-1.0, 3.0]]))
+    assert small == (-3.0, 3.0)
