@@ -1,5 +1,5 @@
 """/attention in the real app: type a text, switch views, a long text, a shared link."""
-from tests.browser.test_browser import charts_drawn, no_exceptions, settle
+from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
 
 VIEWS = ["One head", "All heads", "Average & rollout", "Word in context", "Step by step", "Positions",
          "Masked (GPT)", "Cross-attention"]
@@ -12,9 +12,7 @@ def open_view(page, label):
 
 
 def test_attention_page_views(page, app_url, shots):
-    page.set_viewport_size({"width": 1600, "height": 2600})
-    page.goto(f"{app_url}/attention")
-    settle(page)
+    open_page(page, f"{app_url}/attention", 2600)
     charts_drawn(page)
     assert page.get_by_role("heading", name="Attention explorer").is_visible()
     box = page.locator("textarea").first
@@ -36,9 +34,7 @@ def test_attention_page_views(page, app_url, shots):
 
 
 def test_attention_long_text_and_bad_input(page, app_url, shots):
-    page.set_viewport_size({"width": 1600, "height": 2400})
-    page.goto(f"{app_url}/attention")
-    settle(page)
+    open_page(page, f"{app_url}/attention", 2400)
     page.get_by_role("combobox", name="Example").first.click()
     page.get_by_role("option", name="long text (over 512 tokens)").click()
     settle(page)

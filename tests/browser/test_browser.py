@@ -4,24 +4,7 @@ import io
 import numpy as np
 from PIL import Image
 
-SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-
-def settle(page, timeout=120_000):
-    """Wait for a finished script run with no stale elements, then for charts to draw."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector(SETTLED, timeout=timeout)
-    page.wait_for_function("document.querySelectorAll('[data-stale=\"true\"]').length === 0", timeout=timeout)
-    page.wait_for_timeout(300)
-    page.wait_for_selector(SETTLED, timeout=timeout)
-
-
-def charts_drawn(page, n=1):
-    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n}", timeout=60_000)
-
-
-def no_exceptions(page):
-    assert page.locator('[data-testid="stException"]').count() == 0
+from tests.browser.helpers import charts_drawn, no_exceptions, settle
 
 
 def test_first_visit_straight_to_cnn_gets_the_full_app(page, app_url):

@@ -1,11 +1,9 @@
 """The convolution playground in a real browser: it draws, reacts to a setting, and never shows a traceback."""
-from tests.browser.test_browser import charts_drawn, no_exceptions, settle
+from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
 
 
 def test_convolution_page_draws_and_reacts(page, app_url, shots):
-    page.set_viewport_size({"width": 1600, "height": 4400})
-    page.goto(f"{app_url}/convolution")
-    settle(page)
+    open_page(page, f"{app_url}/convolution", 4400)
     charts_drawn(page, 6)
     no_exceptions(page)
     assert page.get_by_text("425×638 (height × width)").first.is_visible()

@@ -1,13 +1,11 @@
 """/recurrent in the real app: type text, switch views, upload a CSV, with screenshots."""
 import numpy as np
 
-from tests.browser.test_browser import charts_drawn, no_exceptions, settle
+from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
 
 
 def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
-    page.set_viewport_size({"width": 1600, "height": 2600})
-    page.goto(f"{app_url}/recurrent")
-    settle(page)
+    open_page(page, f"{app_url}/recurrent", 2600)
     charts_drawn(page, 3)
     no_exceptions(page)
     assert page.get_by_role("heading", name="RNN & LSTM explorer").is_visible()
@@ -30,9 +28,7 @@ def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
 
 
 def test_recurrent_series_and_why_views(page, app_url, shots):
-    page.set_viewport_size({"width": 1600, "height": 2000})
-    page.goto(f"{app_url}/recurrent?view=series")
-    settle(page)
+    open_page(page, f"{app_url}/recurrent?view=series", 2000)
     charts_drawn(page)
     no_exceptions(page)
     assert page.get_by_text("Naive: repeat the last value").is_visible()
@@ -49,9 +45,7 @@ def test_recurrent_series_and_why_views(page, app_url, shots):
 
 
 def test_recurrent_upload_trains_in_the_app(page, app_url, shots):
-    page.set_viewport_size({"width": 1600, "height": 2000})
-    page.goto(f"{app_url}/recurrent?view=series")
-    settle(page)
+    open_page(page, f"{app_url}/recurrent?view=series", 2000)
     page.get_by_text("Upload a CSV").click()
     settle(page)
     rows = ["Date,Close"] + [f"2021-{1 + i // 28:02d}-{1 + i % 28:02d},\"{1000 + 300 * np.sin(i / 8) + i:,.2f}\""
