@@ -404,9 +404,15 @@ def read_series_csv(data: bytes, name: str = "the file") -> SeriesTable:
         raise InputError(f"{name} is empty.")
     if len(data) > CSV_MAX_BYTES:
         raise InputError(f"{name} is {len(data) / 2**20:.0f} MB; CSV files up to {CSV_MAX_BYTES // 2**20} MB are accepted.")
+    notes: list[str] = []
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark (Excel's "Unicode text")
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+            notes.append("read as UTF-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name} claims to be UTF-16 text but cannot be decoded.") from None
     if b"\x00" in data[:4096]:
         raise InputError(f"{name} is not a text CSV file (it contains binary data).")
-    notes: list[str] = []
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -417,9 +423,10 @@ def read_series_csv(data: bytes, name: str = "the file") -> SeriesTable:
     if not lines:
         raise InputError(f"{name} is empty.")
     delimiter = _guess_delimiter(lines[:50])
-    rows = list(_csv.reader(lines[: CSV_MAX_ROWS + 1], delimiter=delimiter))
-    if len(lines) > CSV_MAX_ROWS + 1:
-        notes.append(f"the file has {len(lines) - 1:,} rows; only the first {CSV_MAX_ROWS:,} are read")
+    if len(lines) > CSV_MAX_ROWS + 1:  # keep the first line (maybe a header) and the newest rows
+        notes.append(f"the file has {len(lines) - 1:,} rows; only the last {CSV_MAX_ROWS:,} are read")
+        lines = lines[:1] + lines[-CSV_MAX_ROWS:]
+    rows = list(_csv.reader(lines, delimiter=delimiter))
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
 
@@ -530,7 +537,7 @@ def series_from_column(table: SeriesTable, column: str, max_len: int = SERIES_MA
         notes.append(f"the series has {len(vals):,} values; the model uses the last {max_len:,}")
         vals, index = vals[-max_len:], index[-max_len:]
     if len(vals) < min_len:
-        raise InputError(f"Column {column!r} has only {len(vals)} values; at least {min_len} are needed "
+        raise InputError(f"Column {column!r} has only {len(vals)} value{'s' if len(vals) != 1 else ''}; at least {min_len} are needed "
                          "to train a forecaster on 80% and test it on the rest.")
     if np.abs(vals).max() > 1e30:
         raise InputError(f"Column {column!r} holds numbers too large to model (up to {np.abs(vals).max():.1e}).")

@@ -136,9 +136,9 @@ def test_non_numeric_or_unknown_column_is_refused():
 def test_huge_files_are_capped_with_notes(monkeypatch):
     monkeypatch.setattr(inputs, "CSV_MAX_ROWS", 500)
     table = read_series_csv(("v\n" + _rows(800, str)).encode())
-    assert table.rows == 500 and "800 rows; only the first 500" in table.notes[0]
+    assert table.rows == 500 and "800 rows; only the last 500" in table.notes[0]
     s = series_from_column(table, "v", max_len=100)
-    assert s.values.tolist() == list(range(400, 500))
+    assert s.values.tolist() == list(range(700, 800))  # the newest rows, not the middle of the file
     assert any("model uses the last 100" in n for n in s.notes)
     monkeypatch.setattr(inputs, "CSV_MAX_BYTES", 10)
     with pytest.raises(InputError, match="MB"):
@@ -150,3 +150,10 @@ def test_latin1_file_is_read_with_a_note():
                              + "\n".join(f"{i};{i},5" for i in range(40)).encode()).replace(b"Mes", b"M\xe9s"))
     assert table.columns[0] == "M\u00e9s" and any("Latin-1" in n for n in table.notes)
     assert series_from_column(table, table.value_columns[-1]).values[1] == pytest.approx(1.5)
+
+
+def test_utf16_csv_with_bom_is_read():
+    body = "".join(f"{1950 + i},{i}.5\n" for i in range(40))
+    table = read_series_csv(("year,close\n" + body).encode("utf-16"))
+    assert "read as UTF-16" in table.notes
+    assert series_from_column(table, "close").values.tolist()[:3] == [0.5, 1.5, 2.5]
