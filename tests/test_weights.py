@@ -73,9 +73,19 @@ def test_bad_files_are_refused(data, msg):
         nnviz.load_model("lenet5", weights=data)
 
 
-def test_arbitrary_pickle_in_torch_file_is_refused():
-    with pytest.raises(WeightsError, match="weights_only"):
+def test_arbitrary_pickle_in_torch_file_is_refused_in_one_plain_sentence():
+    with pytest.raises(WeightsError, match="weights_only") as e:
         W.read_state_dict(pth_bytes({"x": Evil()}))
+    assert "\x1b" not in str(e.value) and "trust" not in str(e.value)
+    with pytest.raises(WeightsError, match="loads safely"):
+        W.read_state_dict(pth_bytes(torch.nn.Linear(2, 2)))  # a pickled module, not a state dict
+
+
+def test_nan_weights_are_refused():
+    sd = lenet_sd()
+    sd["classifier.0.bias"][3] = float("nan")
+    with pytest.raises(WeightsError, match="'classifier.0.bias' contains NaN"):
+        nnviz.load_model("lenet5", weights=st_save(sd))
 
 
 def test_random_and_missing_hub_cache_are_labelled_untrained(tmp_path, monkeypatch):

@@ -78,10 +78,10 @@ def read_state_dict(source: str | Path | bytes, name: str = "checkpoint") -> dic
     else:
         try:
             obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        except Exception:  # torch's own message is long, has ANSI codes and suggests unsafe loading
             raise WeightsError(
-                f"{name} is not a PyTorch checkpoint that loads with weights_only=True ({first[:200]})."
+                f"{name} is not a PyTorch checkpoint that loads safely (weights_only=True): it is not a "
+                "state dict of tensors saved with torch.save, or it holds other Python objects."
             ) from None
         sd = _unwrap(obj, name)
     if any(k.startswith("module.") for k in sd):  # saved from DataParallel
@@ -122,6 +122,9 @@ def check_state_dict(model: nn.Module, sd: dict[str, torch.Tensor], model_name: 
     for k in sd:
         if k not in expected:
             raise WeightsError(f"The file does not fit {model_name}: unexpected key '{k}'.")
+    for k, v in sd.items():
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise WeightsError(f"The file's '{k}' contains NaN or infinite values; these weights cannot be shown.")
 
 
 def load_into(model: nn.Module, source: str | Path | bytes, model_name: str, name: str = "checkpoint") -> None:
