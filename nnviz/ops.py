@@ -146,7 +146,7 @@ def _no_fit_message(kh: int, kw: int, dilation: int, padded: tuple[int, int]) ->
     spans = f"{span(kh, dilation)}×{span(kw, dilation)}"
     cover = f" (it covers {spans} pixels with dilation {dilation})" if dilation > 1 else ""
     return (f"The {kh}×{kw} kernel{cover} does not fit in the {padded[0]}×{padded[1]} padded input: "
-            "use a bigger crop, more padding, a smaller dilation or a smaller kernel.")
+            "use a bigger image or crop, more padding, a smaller dilation or a smaller kernel.")
 
 
 @dataclass(frozen=True)

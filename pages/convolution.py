@@ -192,8 +192,15 @@ sh, sw = ops.conv_output_size(H, W, kh, kw, stride, padding, dilation)
 
 st.divider()
 st.markdown(f"#### Output size = {sh.symbolic.replace('H', 'input')}")
+def _size_line(axis: ops.AxisSize) -> str:
+    # A size of 0 or less means the (dilated) kernel does not fit: say so instead of "= -8".
+    if axis.value > 0:
+        return axis.formula
+    return axis.formula.rsplit("=", 1)[0] + "= <b>nothing</b>: the kernel does not fit"
+
+
 st.markdown(
-    f"<div style='font-size:1.35rem; line-height:1.9'>height: {sh.formula}<br>width: &nbsp;{sw.formula}</div>",
+    f"<div style='font-size:1.35rem; line-height:1.9'>height: {_size_line(sh)}<br>width: &nbsp;{_size_line(sw)}</div>",
     unsafe_allow_html=True)
 pads = ops.pad_amounts(H, kh, stride, padding, dilation) + ops.pad_amounts(W, kw, stride, padding, dilation)
 st.caption(f"input {H}×{W}, kernel k = {kh}, stride s = {stride}, dilation d = {dilation}, padding p = "

@@ -6,6 +6,7 @@ down to what a projector shows (`PANEL_SIDE`), with the axes still in input pixe
 """
 from __future__ import annotations
 
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -125,6 +126,17 @@ def _text_size(cells: int, px: float) -> int:
     return int(np.clip(px / max(cells, 1) * 0.36, 10, 20))
 
 
+def _cell_texts(a: np.ndarray, cell_px: float) -> np.ndarray | None:
+    """Numbers for grid cells: as `fmt` when they fit, without the leading zero ('.84') in narrow
+    cells, and none at all (hover still shows them) when even that would run together."""
+    if cell_px >= 34 or not a.size:
+        return None
+    if cell_px < 20:
+        return np.full(a.shape, "", dtype=object)
+    short = lambda v: re.sub(r"^(-?)0\.", r"\1.", fmt(v))  # noqa: E731
+    return np.vectorize(short, otypes=[object])(np.asarray(a, np.float64))
+
+
 def _grid(fig: go.Figure, a: np.ndarray, row: int, col: int, vmin: float, vmax: float, scale, name: str,
           text_size: int, mask: np.ndarray | None = None, texts: np.ndarray | None = None) -> None:
     """A heatmap of `a` with its numbers written in; mask cells (padding) grey with grey '0'."""
@@ -176,7 +188,7 @@ def _square_panels(fig: go.Figure, n: int) -> None:
 
 def conv_step_figure(padded: np.ndarray, pad_mask: np.ndarray, kernel: np.ndarray, step: ConvStep,
                      output: np.ndarray, relu: bool = False, input_range: tuple[float, float] | None = None,
-                     title: str | None = None, height: int = 560, width_px: int = 1500) -> go.Figure:
+                     title: str | None = None, height: int = 560, width_px: int = 1150) -> go.Figure:
     """One output cell worked out by hand: the padded crop (padding grey) with the kernel's taps
     outlined, the kernel, the element-wise products, and the output grid filled up to this cell,
     the sum landing in its (outlined) cell."""
@@ -197,16 +209,17 @@ def conv_step_figure(padded: np.ndarray, pad_mask: np.ndarray, kernel: np.ndarra
     size = _text_size(1, cell_px)
     lo, hi = input_range if input_range else (float(np.nanmin(padded)), float(np.nanmax(padded)) or 1.0)
     _grid(fig, padded, 1, 1, lo, hi if hi > lo else lo + 1, [[0, "rgb(34,34,34)"], [1, "rgb(255,255,255)"]],
-          "input", size, mask=pad_mask)
+          "input", size, mask=pad_mask, texts=_cell_texts(padded, cell_px))
     kmin, kmax = signed_range(kernel)
-    _grid(fig, kernel, 1, 2, kmin, kmax, DIVERGING, "kernel", size)
+    _grid(fig, kernel, 1, 2, kmin, kmax, DIVERGING, "kernel", size, texts=_cell_texts(kernel, cell_px))
     pmin, pmax = signed_range(step.products)
-    _grid(fig, step.products, 1, 3, pmin, pmax, DIVERGING, "product", size)
+    _grid(fig, step.products, 1, 3, pmin, pmax, DIVERGING, "product", size,
+          texts=_cell_texts(step.products, cell_px))
     done = np.full(output.shape, np.nan)
     flat = step.i * ow + step.j + 1
     done.ravel()[:flat] = output.ravel()[:flat]
     omin, omax = signed_range(output)
-    _grid(fig, done, 1, 4, omin, omax, DIVERGING, "output", size)
+    _grid(fig, done, 1, 4, omin, omax, DIVERGING, "output", size, texts=_cell_texts(output, cell_px))
 
     # the kernel's taps on the input: a dashed box around the span, a solid box on each tap
     r, c = step.rows, step.cols

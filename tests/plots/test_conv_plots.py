@@ -137,3 +137,26 @@ def test_output_colours_clip_rare_extremes_and_say_so():
     assert "beyond" in bar.marker.colorbar.title.text
     small = plots.signed_range(np.array([[-1.0, 3.0]]))
     assert small == (-3.0, 3.0)
+
+
+def test_step_through_numbers_never_run_together():
+    # QA found "0.840.830.85" on a 13x13 padded crop: narrow cells drop the leading zero, and
+    # cells too narrow for even that print nothing (hover still shows the value).
+    from nnviz.plots import conv as conv_plots
+
+    assert conv_plots._cell_texts(np.array([[0.84, -0.53, 12.5]]), 28).tolist() == [[".84", "-.53", "12.5"]]
+    assert conv_plots._cell_texts(np.array([[0.84]]), 40) is None
+    assert conv_plots._cell_texts(np.array([[0.84]]), 15).tolist() == [[""]]
+    crop = np.random.default_rng(0).random((8, 8))
+    kernel = ops.PRESETS["Sobel x"].weights
+    xp, mask, _ = ops.pad_image(crop, 3, 3, 4, "same", 3)
+    out = ops.conv2d(crop, kernel, 4, "same", 3)
+    fig = plots.conv_step_figure(xp, mask, kernel, ops.conv_step(crop, kernel, 0, 0, 4, "same", 3), out)
+    cells = 0
+    for t in fig.data:
+        if t.type == "heatmap" and t.text is not None:
+            for row in t.text:
+                for txt in row:
+                    cells += 1
+                    assert len(str(txt)) <= 4
+    assert cells > 0
