@@ -150,20 +150,27 @@ LAST_IMAGE = "nnviz_last_image"  # session_state: the last image a page ran on, 
 
 
 def image_input(digit_model: bool, key: str = "img", allow_shared: bool = False) -> tuple[inputs.LoadedImage, str] | None:
-    """Sample / upload / draw (/ the image another page last used). Returns (image, input key)
-    or None after a message. The chosen image is remembered in st.session_state[LAST_IMAGE]."""
+    """Sample / upload / draw / the image another page last used. Returns (image, input key) or
+    None after a message. An upload is kept for this page (Streamlit forgets a file uploader's
+    file when the user visits another page), and the image is offered to other pages."""
     shared = st.session_state.get(LAST_IMAGE) if allow_shared else None
-    sources = (["Other page's image"] if shared else []) + ["Sample", "Upload"] + (["Draw"] if digit_model else [])
-    src = st.radio("Input", sources, horizontal=True, key=f"{key}_src")
+    if shared is not None and shared[3] == key:  # this page's own image: nothing to borrow
+        shared = None
+    kept = st.session_state.get(f"{key}_kept")
+    sources = ["Sample", "Upload"] + (["Draw"] if digit_model else []) + (["Other page's image"] if shared else [])
+    src = st.radio("Input", sources, index=1 if kept else 0, horizontal=True, key=f"{key}_src")
     if src == "Other page's image":
-        return shared
+        st.caption(f"{shared[2]}, as last used on another page")
+        return shared[0], shared[1]
     got = _image_from(src, digit_model, key)
     if got is not None:
-        st.session_state[LAST_IMAGE] = got
-    return got
+        img, input_key, name = got
+        st.session_state[LAST_IMAGE] = (img, input_key, name, key)
+        return img, input_key
+    return None
 
 
-def _image_from(src: str, digit_model: bool, key: str) -> tuple[inputs.LoadedImage, str] | None:
+def _image_from(src: str, digit_model: bool, key: str) -> tuple[inputs.LoadedImage, str, str] | None:
     data: bytes | None = None
     name = "the image"
     if src == "Sample":
@@ -172,6 +179,10 @@ def _image_from(src: str, digit_model: bool, key: str) -> tuple[inputs.LoadedIma
         data, name = path.read_bytes(), path.name
     elif src == "Upload":
         up = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", type=inputs.UPLOAD_TYPES, key=f"{key}_upload")
+        kept = st.session_state.get(f"{key}_kept")
+        if up is None and kept is not None:
+            st.caption(f"Using your earlier upload, {kept[2]} (upload another file to replace it).")
+            return kept
         if up is None:
             st.info("Upload an image to run the model on it.")
             return None
@@ -180,12 +191,15 @@ def _image_from(src: str, digit_model: bool, key: str) -> tuple[inputs.LoadedIma
         drawn = draw_digit(key)
         if drawn is None:
             return None
-        return drawn
+        return drawn[0], drawn[1], "your drawing"
     try:
-        return inputs.load_image(data, name), digest(data)
+        got = inputs.load_image(data, name), digest(data), name
     except InputError as e:
         st.error(str(e))
         return None
+    if src == "Upload":
+        st.session_state[f"{key}_kept"] = got
+    return got
 
 
 def draw_digit(key: str) -> tuple[inputs.LoadedImage, str] | None:

@@ -20,7 +20,7 @@ ui.weights_badge(model)
 
 left, right = st.columns([1, 2], gap="large")
 with left:
-    got = ui.image_input(digit_model=spec.preprocess.digit)
+    got = ui.image_input(digit_model=spec.preprocess.digit, allow_shared=True)
 if got is None:
     st.stop()
 img, input_key = got

@@ -161,3 +161,21 @@ def test_sorting_puts_the_strongest_channel_first_and_opens_it():
     assert big.value == order[0]
     maxes = [float(t.split("max ")[1]) for t in mosaic["data"][1]["text"]]
     assert maxes == sorted(maxes, reverse=True)
+
+
+def test_an_upload_survives_a_visit_to_another_page_and_is_offered_there():
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[:, 30:] = 255
+    at = run_page("pages/convolution.py")
+    at.radio(key="conv_img_src").set_value("Upload").run()
+    at.file_uploader(key="conv_img_upload").upload("halves.png", png_bytes(img), "image/png").run()
+    assert not at.exception
+    at.switch_page("pages/cnn.py")
+    at.run()
+    assert "Other page's image" in at.radio(key="img_src").options
+    assert at.radio(key="img_src").value == "Sample"  # borrowing is offered, never forced
+    at.switch_page("pages/convolution.py")
+    at.run()
+    assert not at.exception
+    assert at.radio(key="conv_img_src").value == "Upload"
+    assert any("Using your earlier upload, halves.png" in c.value for c in at.caption)
