@@ -3,12 +3,13 @@ import streamlit as st
 
 from nnviz import ui
 
-st.set_page_config(page_title="nnviz", page_icon=":material/neurology:", layout="wide")
+# A local favicon: a material-icon favicon is fetched from the internet, which a lecture hall may lack.
+st.set_page_config(page_title="nnviz", page_icon="nnviz/assets/favicon.png", layout="wide")
 ui.app_started()
 
 # Lecture order: what a kernel does, then whole CNNs, then sequences, then attention.
 pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/convolution.py", title="Convolution playground", icon=":material/grid_on:", url_path="convolution"),
     st.Page("pages/cnn.py", title="CNN explorer", icon=":material/image:", url_path="cnn"),
     st.Page("pages/recurrent.py", title="RNN & LSTM explorer", icon=":material/timeline:", url_path="recurrent"),

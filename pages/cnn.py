@@ -56,6 +56,8 @@ layer = st.selectbox(
     format_func=lambda n: f"{n}  ({trace[n].module_type}, {'×'.join(map(str, trace[n].shape))})",
 )
 st.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
+st.caption("Each bar is a layer's output size (log scale): blue convolution, light blue ReLU, orange pooling, "
+           "purple residual block, grey batch norm / shortcut, green fully connected. Red outline: the chosen layer.")
 ui.share(model=name, layer=layer)
 act = trace[layer]
 

@@ -111,7 +111,7 @@ def heatmap(
 
 
 def side_by_side(panels: list[tuple[str, np.ndarray]], title: str | None = None, height: int = 420,
-                 shared_scale: bool = True) -> go.Figure:
+                 shared_scale: bool = True, colorbar_title: str = "activation") -> go.Figure:
     """Several 2-D arrays as heatmaps in one row (pooling before/after, residual x, F(x), F(x)+x).
     Titles carry the shapes; one colour scale when shared so the panels compare."""
     allv = np.concatenate([p.ravel() for _, p in panels])
@@ -126,12 +126,15 @@ def side_by_side(panels: list[tuple[str, np.ndarray]], title: str | None = None,
         fig.add_trace(
             go.Heatmap(
                 z=p, zmin=vmin, zmax=vmax, colorscale=scale, showscale=(i == len(panels)) or not shared_scale,
-                colorbar=dict(x=1.02 if shared_scale else i / len(panels) - 0.02, len=0.9, thickness=14),
+                colorbar=dict(x=1.02 if shared_scale else i / len(panels) - 0.02, len=0.9, thickness=14,
+                              title=dict(text=colorbar_title, side="right")),
                 hovertemplate=f"{t}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>",
             ),
             row=1, col=i,
         )
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{i if i > 1 else ''}", row=1, col=i)
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{i if i > 1 else ''}", title="row" if i == 1 else None,
+                         row=1, col=i)
+        fig.update_xaxes(title="column", row=1, col=i)
     fig.update_annotations(font=dict(size=16))
     return base_layout(fig, title, height)
 
@@ -149,8 +152,8 @@ def top_k_bar(probs: np.ndarray, labels: list[str] | tuple[str, ...] | None, k: 
             marker_color="#3b6fb6", hovertemplate="%{y}: %{x:.2%}<extra></extra>",
         )
     )
-    fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability")
-    fig.update_yaxes(type="category")  # digit labels "0".."9" must not become a numeric axis
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability", tickfont=FONT)
+    fig.update_yaxes(type="category", tickfont=dict(size=18))  # digit labels must not become a numeric axis
     return base_layout(fig, title, 80 + 48 * k)
 
 

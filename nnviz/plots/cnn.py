@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from .base import (SEQUENTIAL, base_layout, colorbar_trace, lut, palette, palette_indices,
+from .base import (FONT, SEQUENTIAL, base_layout, colorbar_trace, lut, palette, palette_indices,
                    to_png_uri, value_range)
 
 MOSAIC_SIDE = 720  # px: a mosaic is never sent larger than a projector shows it
@@ -180,6 +180,6 @@ def architecture_strip(layers: list[tuple[str, str, tuple[int, ...]]], selected:
             hovertemplate="%{x}<br>%{customdata[0]} → %{customdata[1]}<extra></extra>",
         )
     )
-    fig.update_yaxes(type="log", title="values in output", dtick=1)
-    fig.update_xaxes(tickangle=-60, tickfont=dict(size=12))
-    return base_layout(fig, None, 300)
+    fig.update_yaxes(type="log", title="values in output", dtick=1, tickfont=FONT)
+    fig.update_xaxes(tickangle=-60, tickfont=dict(size=13 if len(names) > 30 else 15), automargin=True)
+    return base_layout(fig, None, 360)
