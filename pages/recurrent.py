@@ -327,8 +327,10 @@ def series_view() -> None:
     m1.metric("LSTM, one step ahead (RMSE)", f"{one_step:.3g}", f"{one_step - naive:+.3g} vs naive", delta_color="inverse",
               help=f"Root-mean-square error over the {len(held)} held-out steps, each predicted after reading all earlier ones.")
     m2.metric("Naive: repeat the last value", f"{naive:.3g}")
+    capped = f" (the held-out part has only {len(held)} steps)" if n_bt < steps else ""
     m3.metric(f"LSTM, {n_bt} steps ahead (RMSE)", f"{bt_model:.3g}", f"{bt_model - bt_naive:+.3g} vs naive",
-              delta_color="inverse", help="Forecast made at the start of the held-out part, feeding its own predictions back.")
+              delta_color="inverse",
+              help="Forecast made at the start of the held-out part, feeding its own predictions back." + capped)
     m4.metric(f"Naive, {n_bt} steps ahead", f"{bt_naive:.3g}")
 
     if one_step >= naive:

@@ -1,4 +1,8 @@
 """What every browser test does: wait for Streamlit to finish, for charts to draw, and check for tracebacks."""
+from playwright.sync_api import expect
+
+# Charts draw after the script finishes; visibility checks retry instead of racing them.
+expect.set_options(timeout=30_000)
 
 
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'

@@ -1,4 +1,6 @@
 """/attention in the real app: type a text, switch views, a long text, a shared link."""
+from playwright.sync_api import expect
+
 from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
 
 VIEWS = ["One head", "All heads", "Average & rollout", "Word in context", "Step by step", "Positions",
@@ -14,20 +16,20 @@ def open_view(page, label):
 def test_attention_page_views(page, app_url, shots):
     open_page(page, f"{app_url}/attention", 2600)
     charts_drawn(page)
-    assert page.get_by_role("heading", name="Attention explorer").is_visible()
+    expect(page.get_by_role("heading", name="Attention explorer")).to_be_visible()
     box = page.locator("textarea").first
     box.fill("The trophy didn't fit in the suitcase because it was too big.")
     box.press("Control+Enter")
     settle(page)
     charts_drawn(page)
-    assert page.get_by_text("trophy", exact=True).first.is_visible()  # the token strip
+    expect(page.get_by_text("trophy", exact=True).first).to_be_visible()  # the token strip
     no_exceptions(page)
     for label in VIEWS:
         open_view(page, label)
         no_exceptions(page)
         assert page.locator(".js-plotly-plot .main-svg").count() >= 1, label
         page.screenshot(path=str(shots / f"attention_{label.split()[0].lower().strip('(')}.png"), full_page=True)
-    assert page.get_by_text("1999-03-03").first.is_visible()  # the date translator's greedy output
+    expect(page.get_by_text("1999-03-03").first).to_be_visible()  # the date translator's greedy output
     # Whole-model thumbnails are one image each, not 72 heatmaps
     open_view(page, "All heads")
     assert page.locator(".js-plotly-plot image").count() >= 2
@@ -40,15 +42,15 @@ def test_attention_long_text_and_bad_input(page, app_url, shots):
     settle(page)
     charts_drawn(page, 2)
     no_exceptions(page)
-    assert page.get_by_text("MiniLM reads at most 512 tokens, so only the first 510").first.is_visible()
-    assert page.get_by_text("All 512×512").first.is_visible()  # overview image + readable window
+    expect(page.get_by_text("MiniLM reads at most 512 tokens, so only the first 510").first).to_be_visible()
+    expect(page.get_by_text("All 512×512").first).to_be_visible()  # overview image + readable window
     page.screenshot(path=str(shots / "attention_long.png"), full_page=True)
     box = page.locator("textarea").first
     box.fill("   ")
     box.press("Control+Enter")
     settle(page)
     no_exceptions(page)
-    assert page.get_by_text("the input is empty or only spaces").first.is_visible()
+    expect(page.get_by_text("the input is empty or only spaces").first).to_be_visible()
 
 
 def test_attention_view_comes_back_from_a_shared_link(page, app_url):
@@ -56,4 +58,4 @@ def test_attention_view_comes_back_from_a_shared_link(page, app_url):
     settle(page)
     charts_drawn(page)
     no_exceptions(page)
-    assert page.get_by_text("Layer 2, head 5, query").first.is_visible()
+    expect(page.get_by_text("Layer 2, head 5, query").first).to_be_visible()

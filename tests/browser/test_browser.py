@@ -3,6 +3,7 @@ import io
 
 import numpy as np
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.browser.helpers import charts_drawn, no_exceptions, settle
 
@@ -14,14 +15,14 @@ def test_first_visit_straight_to_cnn_gets_the_full_app(page, app_url):
     settle(page)
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert "CNN explorer" in nav and "Home" in nav
-    assert page.get_by_role("heading", name="CNN explorer").is_visible()
+    expect(page.get_by_role("heading", name="CNN explorer")).to_be_visible()
 
 
 def test_home_page(page, app_url, shots):
     page.goto(app_url)
     settle(page)
-    assert page.get_by_text("watch neural networks think").is_visible()
-    assert page.get_by_text("lenet5").first.is_visible()
+    expect(page.get_by_text("watch neural networks think")).to_be_visible()
+    expect(page.get_by_text("lenet5").first).to_be_visible()
     no_exceptions(page)
     page.screenshot(path=str(shots / "home.png"), full_page=True)
 
@@ -45,14 +46,14 @@ def test_cnn_page_upload_and_switch_layers(page, app_url, shots):
         files=[{"name": "seven.png", "mimeType": "image/png", "buffer": buf.getvalue()}])
     settle(page)
     no_exceptions(page)
-    assert page.get_by_text("What lenet5 sees").is_visible()
+    expect(page.get_by_text("What lenet5 sees")).to_be_visible()
 
     # switch layer through the selectbox
     page.get_by_role("combobox", name="Layer", exact=True).click()
     page.get_by_role("option", name="features.3").first.click()
     settle(page)
     charts_drawn(page)
-    assert page.get_by_text("features.3: channels 16 of 16").first.is_visible()
+    expect(page.get_by_text("features.3: channels 16 of 16").first).to_be_visible()
     charts = page.locator(".js-plotly-plot")
     assert charts.count() >= 4
     # the mosaic arrived as one image, not a heatmap per channel

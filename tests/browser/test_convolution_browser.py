@@ -1,4 +1,6 @@
 """The convolution playground in a real browser: it draws, reacts to a setting, and never shows a traceback."""
+from playwright.sync_api import expect
+
 from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
 
 
@@ -6,7 +8,7 @@ def test_convolution_page_draws_and_reacts(page, app_url, shots):
     open_page(page, f"{app_url}/convolution", 4400)
     charts_drawn(page, 6)
     no_exceptions(page)
-    assert page.get_by_text("425×638 (height × width)").first.is_visible()
+    expect(page.get_by_text("425×638 (height × width)").first).to_be_visible()
     page.screenshot(path=str(shots / "convolution_default.png"), full_page=True)
 
     # a different preset and the next window: the page re-renders with the new kernel
@@ -16,8 +18,8 @@ def test_convolution_page_draws_and_reacts(page, app_url, shots):
     page.get_by_role("button", name="Next ▶").first.click()
     settle(page)
     charts_drawn(page, 6)
-    assert page.get_by_text("output: Sobel x").first.is_visible()
-    assert page.get_by_text("output cell (0, 1)").first.is_visible()
+    expect(page.get_by_text("output: Sobel x").first).to_be_visible()
+    expect(page.get_by_text("output cell (0, 1)").first).to_be_visible()
     # the input/output images and the step-through grids all arrived
     assert page.locator(".js-plotly-plot image").count() >= 2
     assert page.locator(".js-plotly-plot .hm").count() + page.locator(".js-plotly-plot image").count() >= 8

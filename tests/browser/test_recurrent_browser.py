@@ -1,5 +1,6 @@
 """/recurrent in the real app: type text, switch views, upload a CSV, with screenshots."""
 import numpy as np
+from playwright.sync_api import expect
 
 from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
 
@@ -8,8 +9,8 @@ def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
     open_page(page, f"{app_url}/recurrent", 2600)
     charts_drawn(page, 3)
     no_exceptions(page)
-    assert page.get_by_role("heading", name="RNN & LSTM explorer").is_visible()
-    assert page.get_by_text("LSTM: cell state c, characters 0-79").first.is_visible()
+    expect(page.get_by_role("heading", name="RNN & LSTM explorer")).to_be_visible()
+    expect(page.get_by_text("LSTM: cell state c, characters 0-79").first).to_be_visible()
     page.screenshot(path=str(shots / "recurrent_text.png"), full_page=True)
 
     box = page.get_by_label("Text (up to 2,000 characters)")
@@ -17,11 +18,11 @@ def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
     box.press("Control+Enter")
     settle(page)
     charts_drawn(page, 3)
-    assert page.get_by_text("characters 0-48 of 49").first.is_visible()  # the window shrinks to the text
+    expect(page.get_by_text("characters 0-48 of 49").first).to_be_visible()  # the window shrinks to the text
     page.get_by_text("Compare both").click()
     settle(page)
     charts_drawn(page, 5)
-    assert page.get_by_text("RNN: hidden state h").first.is_visible()
+    expect(page.get_by_text("RNN: hidden state h").first).to_be_visible()
     assert page.locator('[data-testid="stHtml"]').count() >= 4  # coloured text, context, two continuations
     no_exceptions(page)
     page.screenshot(path=str(shots / "recurrent_compare.png"), full_page=True)
@@ -31,7 +32,7 @@ def test_recurrent_series_and_why_views(page, app_url, shots):
     open_page(page, f"{app_url}/recurrent?view=series", 2000)
     charts_drawn(page)
     no_exceptions(page)
-    assert page.get_by_text("Naive: repeat the last value").is_visible()
+    expect(page.get_by_text("Naive: repeat the last value")).to_be_visible()
     assert page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").count() >= 1  # states under the series
     page.screenshot(path=str(shots / "recurrent_series.png"), full_page=True)
 
@@ -40,7 +41,7 @@ def test_recurrent_series_and_why_views(page, app_url, shots):
     charts_drawn(page)
     no_exceptions(page)
     assert "view=why" in page.url
-    assert page.get_by_text("below float32's smallest number").first.is_visible()
+    expect(page.get_by_text("below float32's smallest number").first).to_be_visible()
     page.screenshot(path=str(shots / "recurrent_why.png"), full_page=True)
 
 
@@ -57,7 +58,7 @@ def test_recurrent_upload_trains_in_the_app(page, app_url, shots):
     settle(page)
     charts_drawn(page)
     no_exceptions(page)
-    assert page.get_by_text("Trained in the app").is_visible()
+    expect(page.get_by_text("Trained in the app")).to_be_visible()
     page.screenshot(path=str(shots / "recurrent_upload.png"), full_page=True)
 
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
