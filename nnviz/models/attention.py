@@ -247,11 +247,11 @@ def head_patterns(attentions: _np_.ndarray) -> dict[str, _np_.ndarray]:
 def describe_head(patterns: dict[str, _np_.ndarray], layer: int, head: int) -> str:
     """One phrase for what head (layer, head) mostly does, from `head_patterns`."""
     names = {"self": "itself", "previous": "the previous token", "next": "the next token",
-             "first": "the first token ([CLS])", "last": "the last token ([SEP])"}
+             "first": "[CLS] (the first token)", "last": "[SEP] (the last token)"}
     best = max(names, key=lambda n: patterns[n][layer, head])
     share = float(patterns[best][layer, head])
     if share >= 0.4:
-        return f"mostly looks at {names[best]} ({share:.0%} of its attention)"
+        return f"mostly looks at {names[best]}: {share:.0%} of its attention"
     return f"spreads its attention (entropy {float(patterns['entropy'][layer, head]):.1f} bits)"
 
 
