@@ -433,7 +433,8 @@ def read_series_csv(data: bytes, name: str = "the file") -> SeriesTable:
     def numeric_cells(r: list[str]) -> int:
         return sum(_parse_number(c, ".") is not None or _parse_number(c, ",") is not None for c in r)
 
-    has_header = len(rows) > 1 and numeric_cells(rows[0]) < max(numeric_cells(r) for r in rows[1:6])
+    first_is_names = numeric_cells(rows[0]) == 0 and all(c.strip() for c in rows[0])
+    has_header = first_is_names or (len(rows) > 1 and numeric_cells(rows[0]) < max(numeric_cells(r) for r in rows[1:6]))
     if has_header:
         header = [c.strip() or f"column {i + 1}" for i, c in enumerate(rows[0])]
         body = rows[1:]

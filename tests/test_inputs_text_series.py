@@ -157,3 +157,8 @@ def test_utf16_csv_with_bom_is_read():
     table = read_series_csv(("year,close\n" + body).encode("utf-16"))
     assert "read as UTF-16" in table.notes
     assert series_from_column(table, "close").values.tolist()[:3] == [0.5, 1.5, 2.5]
+
+
+def test_errors_name_the_real_columns():
+    with pytest.raises(InputError, match="its columns: name, city"):
+        read_series_csv(b"name,city\nann,paris\nbob,rome\n", "people.csv")
