@@ -79,7 +79,7 @@ def load_image(data: bytes, name: str = "the file") -> LoadedImage:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = Image.fromarray((rgb * 255).round().astype(np.uint8)).resize(size, Image.LANCZOS)
         rgb = np.asarray(small, dtype=np.float32) / 255.0
-        notes.append(f"downscaled from {w}x{h} to {size[0]}x{size[1]}")
+        notes.append(f"downscaled from {w}×{h} to {size[0]}×{size[1]} pixels (width × height)")
     return LoadedImage(np.ascontiguousarray(rgb, dtype=np.float32), notes)
 
 

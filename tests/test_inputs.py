@@ -100,7 +100,7 @@ def test_exif_rotation_is_applied():
 def test_huge_image_is_downscaled():
     img = load_image(save(Image.new("RGB", (4096, 1024), (10, 20, 30)), "PNG"))
     assert img.size == (2048, 512)
-    assert any("downscaled from 4096x1024" in n for n in img.notes)
+    assert any("downscaled from 4096×1024 to 2048×512 pixels (width × height)" in n for n in img.notes)
 
 
 def test_digit_framing_centres_and_inverts():
