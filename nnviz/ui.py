@@ -28,6 +28,26 @@ def app_started() -> None:
     """Called by app.py on every run."""
     global _APP_RAN
     _APP_RAN = True
+    keep_widget_state()
+
+
+# Settings a lecturer expects to find unchanged after a look at another page. Streamlit deletes
+# the state of widgets that were not drawn in a run; writing a value back at the start of every
+# run (app.py runs on every page) stops that. Only plain value widgets: buttons, uploaders and
+# chart selections cannot be set this way.
+KEPT_WIDGETS = (
+    "conv_channel", "conv_scale", "conv_ksrc", "conv_preset", "conv_model", "conv_ksize", "conv_kstart",
+    "conv_stride", "conv_pad", "conv_dilation", "conv_bias", "conv_relu", "conv_crop",
+    "pool_src", "pool_window", "pool_stride",
+)
+KEPT_PREFIXES = ("conv_filter_",)
+
+
+def keep_widget_state() -> None:
+    state = st.session_state
+    for k in list(state.keys()):
+        if k in KEPT_WIDGETS or k.startswith(KEPT_PREFIXES):
+            state[k] = state[k]
 
 
 def page_setup() -> None:
@@ -39,6 +59,7 @@ def page_setup() -> None:
     leave it alone, so test runs are not doubled and button clicks are not swallowed.)"""
     from streamlit.runtime.pages_manager import PagesManager
 
+    keep_widget_state()
     if PagesManager.uses_pages_directory and not _APP_RAN:
         PagesManager.uses_pages_directory = False
         st.rerun()

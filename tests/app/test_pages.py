@@ -179,3 +179,17 @@ def test_an_upload_survives_a_visit_to_another_page_and_is_offered_there():
     assert not at.exception
     assert at.radio(key="conv_img_src").value == "Upload"
     assert any("Using your earlier upload, halves.png" in c.value for c in at.caption)
+
+
+def test_convolution_settings_survive_a_visit_to_another_page():
+    at = run_page("pages/convolution.py")
+    at.slider(key="conv_stride").set_value(3).run()
+    at.slider(key="conv_dilation").set_value(2).run()
+    at.slider(key="pool_window").set_value(3).run()
+    at.switch_page("pages/cnn.py")
+    at.run()
+    at.switch_page("pages/convolution.py")
+    at.run()
+    assert not at.exception
+    assert (at.slider(key="conv_stride").value, at.slider(key="conv_dilation").value) == (3, 2)
+    assert at.slider(key="pool_window").value == 3
