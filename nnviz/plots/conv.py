@@ -80,6 +80,11 @@ def _dims(a: np.ndarray) -> str:
     return f"{a.shape[0]}×{a.shape[1]} (height × width)"
 
 
+def _pixel_ticks(n: int) -> dict:
+    """Whole-pixel ticks on small images (Plotly would otherwise label -0.5, 0.5, ...)."""
+    return dict(tick0=0, dtick=max(1, -(-n // 8))) if n <= 64 else {}
+
+
 def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = "input",
                       output_label: str = "output", channel: str = "gray", input_range: tuple[float, float] = (0.0, 1.0),
                       title: str | None = None, height: int | None = None,
@@ -101,10 +106,12 @@ def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = 
     fig.add_trace(_colorbar(omin, omax, DIVERGING, bar, d2[1] + 0.01, "x2", "y2"), row=1, col=2)
     for i, a in ((1, image), (2, output)):
         fig.update_xaxes(range=[-0.5, a.shape[1] - 0.5], constrain="domain", showgrid=False, zeroline=False,
-                         title=dict(text="column", standoff=4), tickfont=FONT, row=1, col=i)
+                         title=dict(text="column", standoff=4), tickfont=FONT, row=1, col=i,
+                         **_pixel_ticks(a.shape[1]))
         fig.update_yaxes(range=[a.shape[0] - 0.5, -0.5], scaleanchor=f"x{'' if i == 1 else i}",
                          constrain="domain", constraintoward="top", showgrid=False, zeroline=False,
-                         title=dict(text="row" if i == 1 else None, standoff=4), tickfont=FONT, row=1, col=i)
+                         title=dict(text="row" if i == 1 else None, standoff=4), tickfont=FONT, row=1, col=i,
+                         **_pixel_ticks(a.shape[0]))
     if crop_box is not None:
         t, l, n = crop_box
         fig.add_shape(type="rect", xref="x", yref="y", x0=l - 0.5, x1=l + n - 0.5, y0=t - 0.5, y1=t + n - 0.5,

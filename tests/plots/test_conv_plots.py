@@ -160,3 +160,11 @@ def test_step_through_numbers_never_run_together():
                     cells += 1
                     assert len(str(txt)) <= 4
     assert cells > 0
+
+
+def test_small_images_get_whole_pixel_ticks():
+    fig = plots.conv_input_output(np.zeros((4, 4)), np.zeros((2, 2)), "input", "output")
+    assert (fig.layout.xaxis.tick0, fig.layout.xaxis.dtick) == (0, 1)
+    assert fig.layout.yaxis2.dtick == 1
+    big = plots.conv_input_output(np.zeros((400, 600)), np.zeros((398, 598)), "input", "output")
+    assert big.layout.xaxis.dtick is None  # Plotly's own ticks for real photos
