@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..types import InputError
+from ..weights import shipped_metadata
 from .registry import register
 
 # ---------------------------------------------------------------------------------------------
@@ -481,7 +481,6 @@ def naive_rmse(values, start: int) -> float:
 # ---------------------------------------------------------------------------------------------
 # Registry entries. Architecture constants live here; the training scripts import them.
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CHAR_CONFIG = {"embed_dim": 64, "hidden": 128, "num_layers": 1}
 SERIES_CONFIG = {"hidden": 32, "num_layers": 1}
 SUNSPOTS_CSV = "samples/sunspots.csv"
@@ -489,13 +488,7 @@ SUNSPOTS_CSV = "samples/sunspots.csv"
 
 def weights_metadata(filename: str) -> dict[str, str]:
     """The metadata (seed, steps, metrics, ...) stored in a shipped .safetensors file, or {}."""
-    path = WEIGHTS_DIR / filename
-    if not path.is_file():
-        return {}
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        return dict(f.metadata() or {})
+    return shipped_metadata(filename)
 
 
 def _series_stats() -> dict[str, float]:

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from ..types import InputError, WeightsInfo
+from ..weights import load_into, shipped_metadata
 from .attention import (
     AttentionHeads,
     HeadsInternals,
@@ -43,7 +44,6 @@ from .recurrent import VOCAB as CHAR_VOCAB
 from .recurrent import encode_text as encode_chars
 from .registry import register
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -476,8 +476,6 @@ MINILM_SOURCE = "all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) from the p
 
 def load_minilm(model: MiniLM) -> WeightsInfo:
     """weights="default": the package's safetensors, strictly; random init when not installed."""
-    from ..weights import load_into
-
     folder = minilm_files()
     if folder is None:
         return WeightsInfo(
@@ -892,15 +890,8 @@ register(
 
 def weights_metadata(filename: str) -> dict:
     """The metadata a training script stored in a shipped file (values JSON-decoded), or {}."""
-    path = WEIGHTS_DIR / filename
-    if not path.is_file():
-        return {}
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
     out = {}
-    for k, v in meta.items():
+    for k, v in shipped_metadata(filename).items():
         try:
             out[k] = json.loads(v)
         except ValueError:

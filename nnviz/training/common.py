@@ -10,7 +10,9 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+from ..weights import HERE
+
+WEIGHTS_DIR = HERE  # training writes where the app loads shipped files from
 
 
 def save_weights(model: torch.nn.Module, path: Path, result: dict) -> None:

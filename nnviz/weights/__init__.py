@@ -50,6 +50,17 @@ CHECKPOINTS = {
 }
 
 
+def shipped_metadata(filename: str) -> dict[str, str]:
+    """What a training script recorded in a shipped .safetensors file (JSON strings), or {}."""
+    path = HERE / filename
+    if not path.is_file():
+        return {}
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
 def hub_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
