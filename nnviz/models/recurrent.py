@@ -496,32 +496,24 @@ def _series_stats() -> dict[str, float]:
     return {k: float(meta[k]) for k in ("mean", "std") if k in meta}
 
 
-register(
-    "char_lstm",
-    family="recurrent",
-    input_kind="text",
-    description="Character-level LSTM (128 units) trained on Python standard-library source: "
+CHAR_MODELS = {
+    "lstm": "Character-level LSTM (128 units) trained on Python standard-library source: "
     "watch cells track quotes, brackets and indentation",
-    default_weights="shipped:char_lstm.safetensors",
-    labels=tuple(VOCAB),
-    vocab=VOCAB,
-    unknown=UNKNOWN,
-    cell="lstm",
-    **CHAR_CONFIG,
-)(lambda: CharLM("lstm", **CHAR_CONFIG))
-
-register(
-    "char_rnn",
-    family="recurrent",
-    input_kind="text",
-    description="Character-level plain RNN (tanh, 128 units) trained like char_lstm, for comparison",
-    default_weights="shipped:char_rnn.safetensors",
-    labels=tuple(VOCAB),
-    vocab=VOCAB,
-    unknown=UNKNOWN,
-    cell="rnn",
-    **CHAR_CONFIG,
-)(lambda: CharLM("rnn", **CHAR_CONFIG))
+    "rnn": "Character-level plain RNN (tanh, 128 units) trained like char_lstm, for comparison",
+}
+for _cell, _description in CHAR_MODELS.items():
+    register(
+        f"char_{_cell}",
+        family="recurrent",
+        input_kind="text",
+        description=_description,
+        default_weights=f"shipped:char_{_cell}.safetensors",
+        labels=tuple(VOCAB),
+        vocab=VOCAB,
+        unknown=UNKNOWN,
+        cell=_cell,
+        **CHAR_CONFIG,
+    )(lambda cell=_cell: CharLM(cell, **CHAR_CONFIG))
 
 register(
     "sunspots_lstm",
