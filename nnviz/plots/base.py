@@ -60,9 +60,10 @@ def palette(scale: str) -> np.ndarray:
     return np.vstack([lut(scale, 255), np.array([[255, 255, 255]], np.uint8)])
 
 
-def colorize(values: np.ndarray, vmin: float, vmax: float, scale: str) -> np.ndarray:
-    """Map values to RGB with the given colour scale; NaN stays white."""
-    return palette(scale)[palette_indices(values, vmin, vmax)]
+def box_average(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A 2-D array shrunk to size=(w, h) by averaging boxes: each sent pixel is the mean of the
+    values it covers."""
+    return np.asarray(Image.fromarray(np.ascontiguousarray(a, np.float32), "F").resize(size, Image.BOX))
 
 
 def colorbar_trace(vmin: float, vmax: float, scale: str, title: str) -> go.Scatter:

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from .base import (FONT, SEQUENTIAL, base_layout, colorbar_trace, lut, palette, palette_indices,
+from .base import (FONT, SEQUENTIAL, base_layout, box_average, colorbar_trace, lut, palette, palette_indices,
                    to_png_uri, value_range)
 
 MOSAIC_SIDE = 720  # px: a mosaic is never sent larger than a projector shows it
@@ -62,7 +62,7 @@ def mosaic_image(
     fit = max_side / max(cols * (w * 25 / 24 + 1), rows * (h * 25 / 24 + 1))  # room for the gaps
     if fit < 1:
         h, w = max(1, int(h * fit)), max(1, int(w * fit))
-        sel = np.stack([np.asarray(Image.fromarray(m, "F").resize((w, h), Image.BOX)) for m in sel])
+        sel = np.stack([box_average(m, (w, h)) for m in sel])
     up = max(1, math.ceil(min_tile / max(h, w))) if fit >= 1 else 1
     up = max(1, min(up, int(fit))) if fit >= 1 else 1
     th, tw = h * up, w * up

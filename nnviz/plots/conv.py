@@ -11,10 +11,9 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from PIL import Image
 
 from ..ops import ConvStep, PoolStep, fmt
-from .base import DIVERGING, FONT, base_layout, palette_indices, value_range
+from .base import DIVERGING, FONT, base_layout, box_average, palette_indices, value_range
 from .cnn import encode_mosaic
 
 PANEL_SIDE = 640  # px: the longest side an image panel is sent at
@@ -50,7 +49,7 @@ def fit_for_screen(a: np.ndarray, max_side: int = PANEL_SIDE, min_side: int = MI
     if max(h, w) > max_side:
         s = max_side / max(h, w)
         size = (max(1, round(w * s)), max(1, round(h * s)))
-        small = np.asarray(Image.fromarray(np.ascontiguousarray(a, np.float32), "F").resize(size, Image.BOX))
+        small = box_average(a, size)
         return small, w / size[0]
     up = max(1, min_side // max(h, w))
     if up > 1:
