@@ -28,12 +28,11 @@ def app_started() -> None:
     """Called by app.py on every run."""
     global _APP_RAN
     _APP_RAN = True
-    keep_widget_state()
 
 
 # Settings a lecturer expects to find unchanged after a look at another page. Streamlit deletes
 # the state of widgets that were not drawn in a run; writing a value back at the start of every
-# run (app.py runs on every page) stops that. Only plain value widgets: buttons, uploaders and
+# run (every page calls page_setup first) stops that. Only plain value widgets: buttons, uploaders and
 # chart selections cannot be set this way.
 KEPT_WIDGETS = (
     "conv_channel", "conv_scale", "conv_ksrc", "conv_preset", "conv_model", "conv_ksize", "conv_kstart",
