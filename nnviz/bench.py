@@ -230,7 +230,7 @@ def attention_speed(sizes: tuple[int, ...] = (32, 128, 512), repeats: int = 3) -
     the layer slider (every MiniLM view has one)."""
     from streamlit.testing.v1 import AppTest
 
-    from .models.transformer import MiniLM
+    from .models.bert import MiniLM
 
     def page_bytes(node) -> int:
         total = 0

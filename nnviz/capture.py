@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .types import Activation, Trace
+from .traces import Activation, FeatureTrace
 
 _LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
@@ -84,14 +84,17 @@ def capture(
     model: nn.Module,
     x: torch.Tensor,
     layers: Iterable[str] | None = None,
-    copy: bool = False,
-) -> Trace:
+    copy: bool | None = None,
+) -> FeatureTrace:
     """Run `model(x)` once and return every requested layer's output (batch item 0) as numpy.
 
     layers: module names (as in `model.named_modules()`); None means `default_layers(model)`.
-    copy: nnviz's models use no in-place ops, so outputs are never modified after a hook sees
-    them and views are safe (and keep the overhead low). Pass copy=True for other models.
+    copy: copy each output when the hook sees it. None (the default) copies unless the model
+    declares `inplace_free` (nnviz's own models): in another model, say torchvision's with
+    ReLU(inplace=True) or `out += identity`, a later op would overwrite a map the hook kept.
     """
+    if copy is None:
+        copy = not getattr(model, "inplace_free", False)
     modules = dict(model.named_modules())
     names = default_layers(model) if layers is None else list(layers)
     unknown = [n for n in names if n not in modules]
@@ -132,4 +135,4 @@ def capture(
                 h.remove()
     out = _first_tensor(y)
     ordered = {n: found[n] for n in names if n in found}  # module order, not call order
-    return Trace(activations=ordered, output=_to_numpy(out, copy) if out is not None else np.zeros(0))
+    return FeatureTrace(activations=ordered, output=_to_numpy(out, copy) if out is not None else np.zeros(0))

@@ -115,6 +115,33 @@ def _to_rgb_array(img: Image.Image, notes: list[str]) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
+def as_image(raw, name: str = "the image") -> LoadedImage:
+    """What a user or a notebook has -> LoadedImage: file bytes, a Pillow image, an (H, W) or
+    (H, W, 3) array (uint8 0..255 or float 0..1), or a LoadedImage. Files get every check of
+    `load_image`; arrays must be finite."""
+    if isinstance(raw, LoadedImage):
+        return raw
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return load_image(bytes(raw), name)
+    if isinstance(raw, Image.Image):
+        buf = io.BytesIO()
+        raw.save(buf, format="PNG")
+        return load_image(buf.getvalue(), name)
+    a = np.asarray(raw)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or min(a.shape[:2]) < MIN_SIDE:
+        raise InputError(f"{name} must be an (H, W) or (H, W, 3) array of at least {MIN_SIDE} pixels a side; got shape {a.shape}.")
+    if a.dtype == np.uint8:
+        a = a.astype(np.float32) / 255.0
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise InputError(f"{name} contains NaN or infinite values.")
+    a = np.clip(a, 0.0, 1.0)
+    a = np.repeat(a[..., None], 3, 2) if a.ndim == 2 else a[..., :3]
+    return LoadedImage(np.ascontiguousarray(a))
+
+
 # --- model inputs -------------------------------------------------------------------------------
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:

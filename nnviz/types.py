@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
 
 FAMILIES = ("cnn", "recurrent", "transformer")
 
@@ -45,17 +44,26 @@ class Preprocess:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the registry knows about a model, before any weights are loaded."""
+    """What the registry knows about a model, before any weights are loaded.
+
+    `config` holds the builder's arguments (nanoGPT's `model_args`): `build()` makes the model
+    from it, and a shipped weights file that recorded its own config overrides it on loading.
+    """
 
     name: str
     family: str  # one of FAMILIES
-    input_kind: str  # "image", "text", "series", "tokens"
+    input_kind: str  # "image", "text", "series"
     description: str
-    build: Callable[[], Any]  # returns an untrained nn.Module
+    builder: Callable[..., Any]  # builder(**config) returns an untrained nn.Module
+    config: dict[str, Any] = field(default_factory=dict)
     default_weights: str | None = None  # "shipped:<file>" or "torchvision:<file>" or None
     labels: tuple[str, ...] | None = None
     preprocess: Preprocess | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, **overrides: Any) -> Any:
+        """An untrained model from the spec's config (entries in `overrides` win)."""
+        return self.builder(**{**self.config, **overrides})
 
 
 @dataclass(frozen=True)
@@ -69,45 +77,6 @@ class WeightsInfo:
     @property
     def label(self) -> str:
         return self.source if self.trained else f"UNTRAINED ({self.source})"
-
-
-@dataclass
-class Activation:
-    """One captured layer: its output (batch item 0) and, for some layers, its input."""
-
-    name: str
-    module_type: str
-    output: np.ndarray  # (C, H, W) for conv maps, (F,) for linear, ...
-    input: np.ndarray | None = None
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.output.shape)
-
-
-@dataclass
-class Trace:
-    """Everything one forward pass produced that a view may want. Plain numpy: picklable, cacheable."""
-
-    activations: dict[str, Activation]
-    output: np.ndarray  # the model's final output for batch item 0 (e.g. logits)
-
-    def __getitem__(self, name: str) -> Activation:
-        return self.activations[name]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.activations
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.activations)
-
-    @property
-    def nbytes(self) -> int:
-        total = self.output.nbytes
-        for a in self.activations.values():
-            total += a.output.nbytes + (a.input.nbytes if a.input is not None else 0)
-        return total
 
 
 class InputError(ValueError):

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from . import inputs, weights as W
-from .capture import capture
+from . import inputs, runner, weights as W
 from .models import get_spec, list_models, load_model
-from .types import InputError, Trace, WeightsError
+from .traces import Trace
+from .types import InputError, WeightsError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -74,11 +74,24 @@ def get_model(name: str, weights_key: str, _weights: str | bytes = "default"):
     return load_model(name, _weights)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def get_trace(name: str, weights_key: str, input_key: str, _model, _x: np.ndarray) -> Trace:
-    import torch
+@st.cache_resource(show_spinner=False, max_entries=16)
+def get_trace(name: str, weights_key: str, input_key: str, _model, _raw) -> Trace:
+    """The one cached model run of every page: nnviz.run(model, raw input), keyed by model,
+    weights and an input digest (`input_key`, which must also name any option that changes the
+    run). Changing a view (layer, channel, head, unit...) reads this cache and runs nothing."""
+    return runner.run(_model, _raw)
 
-    return capture(_model, torch.from_numpy(_x)[None])
+
+def input_key(kind: str, data: str | bytes | np.ndarray | list[int]) -> str:
+    """A short digest naming an input for get_trace's cache."""
+    if isinstance(data, str):
+        raw = data.encode("utf-8", "surrogatepass")
+    elif isinstance(data, (bytes, bytearray)):
+        raw = bytes(data)
+    else:
+        arr = np.asarray(data)
+        raw = str(arr.dtype).encode() + arr.tobytes()
+    return f"{kind}:{digest(raw)}"
 
 
 def from_link(param: str, options: list[str], fallback: str | None) -> str | None:

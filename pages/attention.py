@@ -12,8 +12,10 @@ import numpy as np
 import streamlit as st
 
 from nnviz import plots, ui
-from nnviz.models import attention as A
-from nnviz.models.transformer import DATE_EXAMPLES, MAX_TOKENS, TGT_VOCAB, contextual_similarity
+from nnviz.analysis import attention as A
+from nnviz.models.attention import sinusoidal_positional_encoding
+from nnviz.models.bert import MAX_TOKENS
+from nnviz.models.seq2seq import DATE_EXAMPLES, TGT_VOCAB
 from nnviz.types import InputError
 
 ui.page_setup()
@@ -71,7 +73,8 @@ def trace_analysis(input_digest: str, _trace) -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def bank_similarity(text_a: str, text_b: str, word: str, _model) -> dict:
-    return contextual_similarity(_model, text_a, text_b, word)
+    ta, tb = _model.run(text_a), _model.run(text_b)
+    return {**A.word_similarity(ta, tb, word), "trace_a": ta, "trace_b": tb}
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -96,7 +99,7 @@ def learned_positions(n: int, _model) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def sinusoidal(n: int, d: int) -> np.ndarray:
-    return A.sinusoidal_positional_encoding(n, d).numpy()
+    return sinusoidal_positional_encoding(n, d).numpy()
 
 
 def text_digest(prefix: str, data: str | list[int]) -> str:
@@ -257,7 +260,7 @@ def minilm_input():
     except InputError as e:
         st.error(str(e))
         return None
-    notes = list(enc.warnings)
+    notes = list(enc.notes)
     if any(ord(ch) > 0x024F and ch.isalpha() for ch in enc.text):
         notes.append("MiniLM's vocabulary is English: letters of other scripts become single-character pieces "
                      "(or [UNK]), so its attention there means little.")
@@ -575,12 +578,12 @@ def view_masked() -> None:
     except InputError as e:
         st.error(str(e))
         return
-    show_notes(tr.warnings)
+    show_notes(tr.notes)
     L, H = tr.attentions.shape[:2]
     layer, head = layer_head(L, H, prefix="gpt")
     show = st.radio("Show", ["after the mask (attention weights)", "before the mask (scores q·k/√d)"],
                     horizontal=True, key="gpt_show")
-    chars = tr.chars
+    chars = tr.tokens
     st.caption("A decoder must not read the future: the causal mask blocks every key to the right of the query "
                "(grey), so each row only spreads its weight over the characters up to itself.")
     if show.startswith("after"):
@@ -650,11 +653,11 @@ def view_cross() -> None:
     except InputError as e:
         st.error(str(e))
         return
-    ok = "✓ a real date" if tr.valid_date else "✗ not a real date"
+    ok = "✓ a real date" if tr.valid else "✗ not a real date"
     st.markdown(f"<div style='font-size:34px'><code>{html.escape(tr.source)}</code> → "
                 f"<b><code>{html.escape(tr.output) or '(nothing)'}</code></b>"
                 f" <span style='font-size:22px'>{ok}</span></div>", unsafe_allow_html=True)
-    show_notes(tr.warnings)
+    show_notes(tr.notes)
     st.caption("Greedy decoding: the decoder starts from <s>, picks the likeliest character, reads it back as its "
                "next input, and stops at </s>.")
     Ld, H = tr.cross_attn.shape[:2]
@@ -665,7 +668,7 @@ def view_cross() -> None:
     def pick(a):
         return a[layer].mean(0) if head.startswith("mean") else a[layer, int(head.split()[1]) - 1]
 
-    src = tr.src_tokens
+    src = tr.tokens
     produced = [plots.show_token(p) for p in tr.produced]
     st.subheader("Cross-attention: which input characters each output character reads")
     st.plotly_chart(plots.attention_heatmap(pick(tr.cross_attn), produced, src,
@@ -691,7 +694,7 @@ def view_cross() -> None:
     with st.expander("The decoder's choice at every step"):
         vocab = [plots.show_token(v) for v in TGT_VOCAB]
         chosen = [TGT_VOCAB.index(p) for p in tr.produced]
-        st.plotly_chart(plots.prob_table(tr.step_probs, tr.dec_inputs, vocab, "Each step's probabilities "
+        st.plotly_chart(plots.prob_table(tr.probs, tr.dec_inputs, vocab, "Each step's probabilities "
                                          "(red box: the greedy pick)", chosen), width="stretch", key="date_probs")
 
 

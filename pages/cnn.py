@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from nnviz import plots, ui
-from nnviz.inputs import prepare_image
+from nnviz.types import InputError
 
 PAGE = 64  # channels per mosaic page
 
@@ -25,21 +25,20 @@ if got is None:
     st.stop()
 img, input_key = got
 try:
-    x, shown, notes = prepare_image(img, spec.preprocess)
-except ValueError as e:  # InputError: e.g. no ink found in a drawing
+    with st.spinner(f"Running {name}..."):
+        trace = ui.get_trace(name, weights_key, input_key, model, img)
+except InputError as e:  # e.g. no ink found in a drawing
     st.error(str(e))
     st.stop()
+shown = trace.image
 
 with left:
-    for n in img.notes + notes:
+    for n in trace.notes:
         st.caption(f"ℹ️ {n}")
     st.plotly_chart(plots.rgb_image(shown, f"What {name} sees ({shown.shape[1]}×{shown.shape[0]})", 300),
                     width="stretch", key="seen")
     with st.expander("Preprocessing steps"):
         st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(spec.preprocess.steps(), 1)))
-
-with st.spinner(f"Running {name}..."):
-    trace = ui.get_trace(name, weights_key, input_key, model, x)
 
 with right:
     probs = np.exp(trace.output - trace.output.max())

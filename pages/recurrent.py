@@ -15,8 +15,9 @@ import streamlit as st
 
 from nnviz import analysis, plots, ui
 from nnviz.inputs import TEXT_CAP, InputError, clean_text, read_series_csv, series_from_column
-from nnviz.models.recurrent import VOCAB, naive_rmse
-from nnviz.training import forecast as fc
+from nnviz import forecast as fc
+from nnviz.analysis.series import naive_rmse, rmse
+from nnviz.models.charvocab import VOCAB
 
 ui.page_setup()
 
@@ -48,12 +49,6 @@ TRAIN_STEPS = 300
 
 # --- cached model work: a new input runs the model once; views only redraw -----------------------
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def text_trace(name: str, text: str, _model):
-    """All states and gates of `name` on `text` (read-only numpy, shared: not pickled per rerun)."""
-    return _model.run(text)
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def sample_text(name: str, prompt: str, length: int, temperature: float, seed: int, _model) -> str:
     return _model.sample(prompt, length, temperature, seed)
@@ -62,11 +57,6 @@ def sample_text(name: str, prompt: str, length: int, temperature: float, seed: i
 @st.cache_data(show_spinner=False, max_entries=16)
 def text_gradients(name: str, text: str, _model) -> np.ndarray:
     return _model.gradient_norms(text)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def series_trace(model_key: str, values_key: str, _model, _values: np.ndarray):
-    return _model.run(_values)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -136,7 +126,7 @@ def text_view() -> None:
             return
         models[lab] = model
         with st.spinner(f"Running {name}..."):
-            traces[lab] = text_trace(name, text, model)
+            traces[lab] = ui.get_trace(name, "default", ui.input_key("text", text), model, text)
     main = labels[0]
     tr = traces[main]
     T = tr.length
@@ -313,16 +303,16 @@ def series_view() -> None:
     kind = b.selectbox("States under the series", ["c", "h", "input", "forget", "cell", "output"], key="ts_kind",
                        format_func=lambda k: plots.QUANTITIES[k][0])
     with st.spinner("Running the LSTM over the series..."):
-        tr = series_trace(model_key, values_key, model, values)
+        tr = ui.get_trace(model_key, "default", values_key, model, values)
         future = series_forecast(model_key, values_key, steps, model, values)
         backtest = series_forecast(model_key, f"{values_key}:{n_train}", steps, model, values[:n_train])
 
     held = values[n_train:]
-    one_step = fc.rmse(tr.output[n_train - 1 : -1], held)
+    one_step = rmse(tr.output[n_train - 1 : -1], held)
     naive = naive_rmse(values, n_train)
     n_bt = min(steps, len(held))
-    bt_model = fc.rmse(backtest[:n_bt], held[:n_bt])
-    bt_naive = fc.rmse(np.full(n_bt, values[n_train - 1]), held[:n_bt])
+    bt_model = rmse(backtest[:n_bt], held[:n_bt])
+    bt_naive = rmse(np.full(n_bt, values[n_train - 1]), held[:n_bt])
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("LSTM, one step ahead (RMSE)", f"{one_step:.3g}", f"{one_step - naive:+.3g} vs naive", delta_color="inverse",
               help=f"Root-mean-square error over the {len(held)} held-out steps, each predicted after reading all earlier ones.")

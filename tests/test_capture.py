@@ -98,3 +98,36 @@ def test_forward_count_increments(lenet):
     before = forwards_run()
     capture(lenet, torch.randn(1, 1, 28, 28))
     assert forwards_run() == before + 1
+
+
+class _TorchvisionStyleBlock(nn.Module):
+    """Written as torchvision writes ResNet: ReLU(inplace=True) and `out += identity`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3, padding=1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        out = self.conv(x)
+        out = self.relu(out)  # overwrites the conv's output tensor
+        out += x  # and again
+        return out
+
+
+def test_in_place_models_get_the_maps_their_layers_returned():
+    torch.manual_seed(0)
+    m = _TorchvisionStyleBlock().eval()
+    x = torch.randn(1, 2, 5, 5)
+    with torch.inference_mode():
+        conv = m.conv(x)[0].clone().numpy()
+    assert (conv < 0).any()  # else ReLU would change nothing and the test could not fail
+    trace = capture(m, x, layers=["conv"])
+    np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)  # the conv's own output, negatives kept
+    shared = capture(m, x, layers=["conv"], copy=False)  # what not copying would have shown
+    assert not np.allclose(shared["conv"].output, conv)
+
+
+def test_nnviz_models_skip_the_copy_and_declare_it(lenet):
+    assert lenet.inplace_free
+    assert not any(getattr(mod, "inplace", False) for mod in lenet.modules())

@@ -5,7 +5,7 @@ import pytest
 from nnviz import inputs
 from nnviz.inputs import (InputError, clean_text, read_series_csv, series_from_column, TEXT_CAP, TEXT_CHARS)
 from nnviz.models.recurrent import VOCAB
-from nnviz.training.forecast import REPO
+from nnviz.forecast import REPO
 
 
 # --- text ----------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -163,144 +164,23 @@ def gelu(x: torch.Tensor) -> torch.Tensor:
     return F.gelu(x, approximate="none")
 
 
-# =============================================================================================
-# Analysis helpers for the attention views: plain numpy in, plain numpy out (no model calls).
+class MLP(nn.Module):
+    """The position-wise feed-forward block: Linear -> GELU -> Linear (GPT-2's names c_fc, c_proj)."""
 
-import numpy as _np_  # noqa: E402  (kept apart from torch above: these helpers never touch tensors)
+    def __init__(self, d: int, hidden: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.c_fc = nn.Linear(d, hidden)
+        self.c_proj = nn.Linear(hidden, d)
+        self.dropout = nn.Dropout(dropout)
 
-SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
-
-
-def head_average(attentions: _np_.ndarray) -> _np_.ndarray:
-    """(L, H, T, T) -> (L, T, T): the mean over heads. Rows still sum to 1 (a mean of distributions)."""
-    return _np_.asarray(attentions, dtype=_np_.float64).mean(axis=1)
-
-
-def attention_rollout(attentions: _np_.ndarray, residual: float = 0.5) -> _np_.ndarray:
-    """Attention rollout (Abnar & Zuidema 2020): how much each input token flows into each position.
-
-    attentions (L, H, T, T) -> (L, T, T), where out[l] is the rollout through layers 0..l:
-        A_l = (1 - residual) * mean_h(attentions[l]) + residual * I     (the skip connection)
-        R_0 = A_0,   R_l = A_l @ R_{l-1}
-    Each A_l is row-stochastic, so every row of every R_l sums to 1.
-    """
-    avg = head_average(attentions)  # (L, T, T)
-    eye = _np_.eye(avg.shape[-1])
-    out = _np_.empty_like(avg)
-    rolled = eye
-    for l, a in enumerate(avg):
-        a = (1.0 - residual) * a + residual * eye
-        a = a / a.sum(axis=-1, keepdims=True)  # exact row sums despite float error
-        rolled = a @ rolled  # (T, T)
-        out[l] = rolled
-    return out
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(gelu(self.c_fc(x))))  # (B, T, d)
 
 
-def top_k_per_row(att: _np_.ndarray, k: int) -> tuple[_np_.ndarray, _np_.ndarray]:
-    """(Tq, Tk) -> (indices (Tq, k'), weights (Tq, k')), k' = min(k, Tk): each query's k largest
-    weights, largest first (ties: the earlier key first)."""
-    att = _np_.asarray(att)
-    k = max(1, min(int(k), att.shape[-1]))
-    idx = _np_.argsort(-att, axis=-1, kind="stable")[..., :k]
-    return idx, _np_.take_along_axis(att, idx, axis=-1)
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
 
 
-def thin_top_k(att: _np_.ndarray, k: int) -> _np_.ndarray:
-    """A copy of `att` (Tq, Tk) keeping each row's k largest weights and zeroing the rest."""
-    idx, vals = top_k_per_row(att, k)
-    out = _np_.zeros_like(_np_.asarray(att))
-    _np_.put_along_axis(out, idx, vals, axis=-1)
-    return out
-
-
-def top_k_columns(att: _np_.ndarray, k: int, always: tuple[int, ...] = ()) -> _np_.ndarray:
-    """Sorted key positions that are among the k largest of at least one row of `att` (Tq, Tk),
-    plus `always`. For a window of queries on a long text: the keys worth a column."""
-    idx, _ = top_k_per_row(att, k)
-    cols = set(idx.ravel().tolist()) | {int(a) % att.shape[-1] for a in always}
-    return _np_.array(sorted(cols), dtype=_np_.int64)
-
-
-def head_patterns(attentions: _np_.ndarray) -> dict[str, _np_.ndarray]:
-    """What each head mostly does, averaged over queries. attentions (L, H, T, T) -> (L, H) each:
-    'self' (weight on the query itself), 'previous' (on the token before), 'next', 'first' (on
-    token 0, [CLS] in BERT), 'last' (on the last token, [SEP]) and 'entropy' (bits; 0 = one key).
-    """
-    a = _np_.asarray(attentions)
-    T = a.shape[-1]
-    zeros = _np_.zeros(a.shape[:2])
-    out = {
-        "self": _np_.diagonal(a, axis1=-2, axis2=-1).mean(-1, dtype=_np_.float64),
-        "previous": _np_.diagonal(a, offset=-1, axis1=-2, axis2=-1).mean(-1, dtype=_np_.float64) if T > 1 else zeros,
-        "next": _np_.diagonal(a, offset=1, axis1=-2, axis2=-1).mean(-1, dtype=_np_.float64) if T > 1 else zeros,
-        "first": a[..., :, 0].mean(-1, dtype=_np_.float64),
-        "last": a[..., :, -1].mean(-1, dtype=_np_.float64),
-    }
-    ent = _np_.empty(a.shape[:2])
-    for l in range(a.shape[0]):  # one layer at a time: 512 tokens x 12 heads is 12.6 M weights per layer
-        p = a[l]
-        ent[l] = (-(p * _np_.log2(_np_.clip(p, 1e-12, 1.0))).sum(-1)).mean(-1, dtype=_np_.float64)
-    out["entropy"] = ent
-    return out
-
-
-def describe_head(patterns: dict[str, _np_.ndarray], layer: int, head: int) -> str:
-    """One phrase for what head (layer, head) mostly does, from `head_patterns`."""
-    names = {"self": "itself", "previous": "the previous token", "next": "the next token",
-             "first": "[CLS] (the first token)", "last": "[SEP] (the last token)"}
-    best = max(names, key=lambda n: patterns[n][layer, head])
-    share = float(patterns[best][layer, head])
-    if share >= 0.4:
-        return f"mostly looks at {names[best]}: {share:.0%} of its attention"
-    return f"spreads its attention (entropy {float(patterns['entropy'][layer, head]):.1f} bits)"
-
-
-def word_groups(tokens: list[str]) -> list[list[int]]:
-    """Token positions grouped into words: a '##' wordpiece joins the word before it. Special
-    tokens ([CLS], [SEP]) are left out: they keep their places when words are shuffled."""
-    groups: list[list[int]] = []
-    for i, t in enumerate(tokens):
-        if t in SPECIAL_TOKENS:
-            continue
-        if t.startswith("##") and groups and groups[-1][-1] == i - 1:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
-
-
-def shuffle_words(tokens: list[str], seed: int = 0) -> list[int]:
-    """A permutation of token positions that shuffles whole words (wordpieces stay together,
-    [CLS] first and [SEP] last stay put). perm[i] = the original position now at position i.
-    Differs from the identity whenever the text has two different words."""
-    groups = word_groups(tokens)
-    rng = _np_.random.default_rng(seed)
-    order = list(range(len(groups)))
-    words = [tuple(tokens[i] for i in g) for g in groups]
-    if len(set(words)) > 1:
-        for _ in range(100):
-            order = list(rng.permutation(len(groups)))
-            if [words[o] for o in order] != words:
-                break
-    moved = iter(i for o in order for i in groups[o])
-    grouped = {i for g in groups for i in g}
-    return [next(moved) if i in grouped else i for i in range(len(tokens))]
-
-
-def unpermute(att: _np_.ndarray, perm: list[int]) -> _np_.ndarray:
-    """Attention of a shuffled sequence (rows/columns in shuffled order) put back in the original
-    token order: out[..., a, b] = weight from original token a to original token b."""
-    inv = _np_.argsort(_np_.asarray(perm))
-    return _np_.asarray(att)[..., inv, :][..., :, inv]
-
-
-def step_differences(steps: dict[str, _np_.ndarray], queries: _np_.ndarray, keys: _np_.ndarray,
-                     values: _np_.ndarray, probs: _np_.ndarray) -> dict[str, float]:
-    """Each step of a float64 recomputation (`MiniLM.attention_steps`) against the model's own
-    float32 tensors for that head: Q, K, V (T, dh), probs (T, T). Max absolute differences for
-    'Q', 'K', 'V', 'QK', 'scaled', 'probs', 'out' (QK, scaled and out from the model's Q, K, V, probs)."""
-    q, k, v, p = (_np_.asarray(a, dtype=_np_.float64) for a in (queries, keys, values, probs))
-    model_qk = q @ k.T
-    model = {"Q": q, "K": k, "V": v, "QK": model_qk, "scaled": model_qk / math.sqrt(q.shape[1]),
-             "probs": p, "out": p @ v}
-    return {n: float(_np_.abs(steps[n] - m).max()) for n, m in model.items()}
+def stack_heads(internals: list[HeadsInternals], field_name: str) -> np.ndarray:
+    """Batch item 0 of one field over all layers, as numpy: (L, nh, T, ...)."""
+    return np.stack([to_numpy(getattr(i, field_name)[0]) for i in internals])

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..types import Preprocess
+from .base import NNVizModel
 from .registry import register
 
 IMAGENET_CLASSES = tuple(
@@ -21,7 +22,7 @@ IMAGENET_PRE = Preprocess(size=224, resize=256, mean=(0.485, 0.456, 0.406), std=
 DIGITS_PRE = Preprocess(size=28, grayscale=True, digit=True, mean=(0.5,), std=(0.5,))
 
 
-class LeNet5(nn.Module):
+class LeNet5(NNVizModel):
     """LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling, for 1x28x28 digits."""
 
     def __init__(self, num_classes: int = 10) -> None:
@@ -47,7 +48,7 @@ class LeNet5(nn.Module):
         return self.classifier(torch.flatten(x, 1))  # (B, 10)
 
 
-class AlexNet(nn.Module):
+class AlexNet(NNVizModel):
     """torchvision's AlexNet (the 'one weird trick' variant it ships)."""
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
@@ -90,7 +91,7 @@ VGG_CONFIGS: dict[str, list[int | str]] = {
 }
 
 
-class VGG(nn.Module):
+class VGG(NNVizModel):
     def __init__(self, cfg: list[int | str], num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -142,7 +143,7 @@ class BasicBlock(nn.Module):
         return self.relu(f + identity)
 
 
-class ResNet(nn.Module):
+class ResNet(NNVizModel):
     def __init__(self, blocks: list[int], num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)  # (64, 112, 112)
@@ -178,6 +179,7 @@ register(
     default_weights="shipped:lenet5.safetensors",
     labels=DIGIT_LABELS,
     preprocess=DIGITS_PRE,
+    example="digit_7.png",
 )(LeNet5)
 
 register(
@@ -188,6 +190,7 @@ register(
     default_weights="torchvision:alexnet-owt-7be5be79.pth",
     labels=IMAGENET_CLASSES,
     preprocess=IMAGENET_PRE,
+    example="flower.jpg",
 )(AlexNet)
 
 for _name, _cfg in VGG_CONFIGS.items():
@@ -199,7 +202,9 @@ for _name, _cfg in VGG_CONFIGS.items():
         default_weights={"vgg11": "torchvision:vgg11-8a719046.pth", "vgg16": "torchvision:vgg16-397923af.pth"}[_name],
         labels=IMAGENET_CLASSES,
         preprocess=IMAGENET_PRE,
-    )(lambda cfg=_cfg: VGG(cfg))
+        config={"cfg": _cfg},
+        example="flower.jpg",
+    )(VGG)
 
 register(
     "resnet18",
@@ -209,4 +214,6 @@ register(
     default_weights="torchvision:resnet18-f37072fd.pth",
     labels=IMAGENET_CLASSES,
     preprocess=IMAGENET_PRE,
-)(lambda: ResNet([2, 2, 2, 2]))
+    config={"blocks": [2, 2, 2, 2]},
+    example="flower.jpg",
+)(ResNet)

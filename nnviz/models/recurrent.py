@@ -19,26 +19,21 @@ gate or a position afterwards never runs the model again.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..traces import GATE_NAMES, LayerStates, RecurrentTrace
 from ..types import InputError
-from ..weights import shipped_metadata
+from .base import NNVizModel
+from .charvocab import UNKNOWN, VOCAB, EncodedText, decode, encode_text  # noqa: F401  (re-exported)
 from .registry import register
 
 # ---------------------------------------------------------------------------------------------
 # The step-by-step layers
 
 
-# Gate names per cell type, in PyTorch's order of the rows of weight_ih / weight_hh.
-GATE_NAMES = {
-    "rnn": (),
-    "lstm": ("input", "forget", "cell", "output"),  # i, f, g (candidate), o
-    "gru": ("reset", "update", "new"),  # r, z, n
-}
 _GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih = count * hidden_size
 
 
@@ -203,57 +198,6 @@ TORCH_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 # What a view receives
 
 
-@dataclass
-class LayerStates:
-    """One recurrent layer over one sequence, batch item 0. Rows are time steps, columns units."""
-
-    h: np.ndarray  # (T, H) hidden state after each step
-    c: np.ndarray | None  # (T, H) LSTM cell state after each step; None for RNN / GRU
-    gates: dict[str, np.ndarray]  # gate name -> (T, H); LSTM: input/forget/cell/output, GRU: reset/update/new
-
-
-@dataclass
-class RecurrentTrace:
-    """Everything one run of a recurrent model produced for a view. Plain numpy, picklable."""
-
-    cell: str  # "lstm", "rnn" or "gru"
-    layers: list[LayerStates]
-    output: np.ndarray  # char LM: next-char logits (T, V); forecaster: one-step predictions (T,)
-    tokens: list[str] = field(default_factory=list)  # text: the characters as the model saw them
-    unknown: list[int] = field(default_factory=list)  # text: positions mapped to the unknown symbol
-    values: np.ndarray | None = None  # series: the input values (T,)
-    labels: tuple[str, ...] | None = None  # char LM: the character of each logit column
-
-    @property
-    def length(self) -> int:
-        return self.layers[0].h.shape[0]
-
-    @property
-    def gate_names(self) -> tuple[str, ...]:
-        return GATE_NAMES[self.cell]
-
-    @property
-    def nbytes(self) -> int:
-        total = self.output.nbytes + (0 if self.values is None else self.values.nbytes)
-        for L in self.layers:
-            total += L.h.nbytes + (0 if L.c is None else L.c.nbytes) + sum(g.nbytes for g in L.gates.values())
-        return total
-
-    def probs(self, pos: int) -> np.ndarray:
-        """Char LM: softmax of the logits after reading tokens[pos], i.e. P(next char)."""
-        z = self.output[pos].astype(np.float64)
-        e = np.exp(z - z.max())
-        return e / e.sum()
-
-    def top_next(self, pos: int, k: int = 5) -> list[tuple[str, float]]:
-        """Char LM: the k likeliest next characters after tokens[pos], with probabilities."""
-        if self.labels is None:
-            raise ValueError("top_next needs a character model's trace")
-        p = self.probs(pos)
-        best = np.argsort(-p, kind="stable")[:k]
-        return [(self.labels[j], float(p[j])) for j in best]
-
-
 def _layer_states(rec: dict, cell: str) -> LayerStates:
     h = rec["h"][0].detach().cpu().numpy()  # (T, H)
     c = rec.get("c")
@@ -268,37 +212,7 @@ def _layer_states(rec: dict, cell: str) -> LayerStates:
 # Text
 
 
-UNKNOWN = "\ufffd"  # the Unicode replacement character: visible in the text and on the axis
-# Fixed, data-independent vocabulary: the unknown symbol, newline, printable ASCII 32..126.
-VOCAB = UNKNOWN + "\n" + "".join(chr(i) for i in range(32, 127))
-
-
-@dataclass
-class EncodedText:
-    ids: np.ndarray  # (T,) int64 indices into the vocabulary
-    chars: list[str]  # (T,) the characters as the model sees them (unknown ones replaced by UNKNOWN)
-    unknown: list[int]  # positions whose character is not in the vocabulary
-    unknown_chars: list[str]  # the distinct unknown characters, in order of first appearance
-
-
-def encode_text(text: str, vocab: str = VOCAB) -> EncodedText:
-    """Map each character to its index; characters outside `vocab` become vocab[0] (the unknown
-    symbol) and are reported, so the view can say which ones the model could not read."""
-    index = {ch: i for i, ch in enumerate(vocab)}
-    ids = np.fromiter((index.get(ch, 0) for ch in text), dtype=np.int64, count=len(text))
-    unknown = [i for i, ch in enumerate(text) if ch not in index or index[ch] == 0]
-    seen: dict[str, None] = {}
-    for i in unknown:
-        seen.setdefault(text[i])
-    chars = [vocab[j] for j in ids]
-    return EncodedText(ids=ids, chars=chars, unknown=unknown, unknown_chars=list(seen))
-
-
-def decode(ids, vocab: str = VOCAB) -> str:
-    return "".join(vocab[int(j)] for j in ids)
-
-
-class CharLM(nn.Module):
+class CharLM(NNVizModel):
     """Character-level language model: embedding -> recurrent layers -> linear over the vocabulary.
 
     Reads one character per step and predicts the next; logits[t] is P(char t+1 | chars 0..t).
@@ -333,9 +247,11 @@ class CharLM(nn.Module):
             cell=self.cell,
             layers=[_layer_states(r, self.cell) for r in recs],
             output=logits.numpy(),
+            output_kind="logits",
             tokens=enc.chars,
             unknown=enc.unknown,
             labels=tuple(self.vocab),
+            **self.stamp(),
         )
 
     def sample(self, prompt: str, length: int = 200, temperature: float = 1.0, seed: int | None = 0) -> str:
@@ -393,7 +309,7 @@ class CharLM(nn.Module):
 # Time series
 
 
-class SeriesLSTM(nn.Module):
+class SeriesLSTM(NNVizModel):
     """One-step-ahead forecaster: normalised value x_t -> LSTM -> linear -> prediction of x_{t+1}.
 
     The series' mean and std are buffers, so they travel in the state_dict with the weights that
@@ -437,7 +353,9 @@ class SeriesLSTM(nn.Module):
             cell=self.cell,
             layers=[_layer_states(r, self.cell) for r in recs],
             output=pred.numpy(),
-            values=v,
+            output_kind="forecast",
+            series=v,
+            **self.stamp(),
         )
 
     def forecast(self, values, steps: int) -> np.ndarray:
@@ -472,28 +390,11 @@ def gradient_norms(model: nn.Module, x) -> np.ndarray:
     return model.gradient_norms(x)
 
 
-def naive_rmse(values, start: int) -> float:
-    """RMSE of the last-value baseline (predict x_{t+1} = x_t) on targets values[start:]."""
-    v = np.asarray(values, dtype=np.float64)
-    return float(np.sqrt(np.mean((v[start:] - v[start - 1 : -1]) ** 2)))
-
-
 # ---------------------------------------------------------------------------------------------
 # Registry entries. Architecture constants live here; the training scripts import them.
 
 CHAR_CONFIG = {"embed_dim": 64, "hidden": 128, "num_layers": 1}
 SERIES_CONFIG = {"hidden": 32, "num_layers": 1}
-SUNSPOTS_CSV = "samples/sunspots.csv"
-
-
-def weights_metadata(filename: str) -> dict[str, str]:
-    """The metadata (seed, steps, metrics, ...) stored in a shipped .safetensors file, or {}."""
-    return shipped_metadata(filename)
-
-
-def _series_stats() -> dict[str, float]:
-    meta = weights_metadata("sunspots_lstm.safetensors")
-    return {k: float(meta[k]) for k in ("mean", "std") if k in meta}
 
 
 CHAR_MODELS = {
@@ -509,11 +410,9 @@ for _cell, _description in CHAR_MODELS.items():
         description=_description,
         default_weights=f"shipped:char_{_cell}.safetensors",
         labels=tuple(VOCAB),
-        vocab=VOCAB,
-        unknown=UNKNOWN,
-        cell=_cell,
-        **CHAR_CONFIG,
-    )(lambda cell=_cell: CharLM(cell, **CHAR_CONFIG))
+        config={"cell": _cell, "vocab": VOCAB, **CHAR_CONFIG},
+        example="code.txt",
+    )(CharLM)
 
 register(
     "sunspots_lstm",
@@ -521,9 +420,6 @@ register(
     input_kind="series",
     description="LSTM (32 units) forecasting yearly sunspot numbers one year ahead (SIDC/NOAA, 1700-2008)",
     default_weights="shipped:sunspots_lstm.safetensors",
-    cell="lstm",
-    series=SUNSPOTS_CSV,
-    column="SUNACTIVITY",
-    **_series_stats(),
-    **SERIES_CONFIG,
-)(lambda: SeriesLSTM(**SERIES_CONFIG))
+    config={"cell": "lstm", **SERIES_CONFIG},
+    example="sunspots.csv",
+)(SeriesLSTM)

@@ -21,9 +21,10 @@ def register(
     default_weights: str | None = None,
     labels: tuple[str, ...] | None = None,
     preprocess: Preprocess | None = None,
+    config: dict | None = None,
     **extra,
 ) -> Callable:
-    """Decorator for a zero-argument builder returning an untrained nn.Module."""
+    """Decorator for a builder: builder(**config) returns an untrained nn.Module."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
 
@@ -35,7 +36,8 @@ def register(
             family=family,
             input_kind=input_kind,
             description=description,
-            build=build,
+            builder=build,
+            config=dict(config or {}),
             default_weights=default_weights,
             labels=labels,
             preprocess=preprocess,
@@ -61,15 +63,16 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def load_model(name: str, weights: str | Path | bytes = "default"):
-    """Build `name`, load weights, put it in eval mode and attach `.spec` and `.weights_info`.
+    """Build `name`, load weights, put it in eval mode and fill in `.spec` and `.weights_info`.
 
     weights: "default" (shipped file, else the torch hub cache, else random init),
     "random", a path to a .pth/.safetensors file, or the bytes of one (an upload).
+    A shipped file that recorded the config it was trained with is built with that config.
     """
     from .. import weights as W  # torch-heavy; imported on first use
 
     spec = get_spec(name)
-    model = spec.build()
+    model = _build(spec, W.shipped_config(spec) if weights == "default" else {})
     info = W.apply_weights(model, spec, weights)
     model.eval()
     model.spec = spec
@@ -77,15 +80,21 @@ def load_model(name: str, weights: str | Path | bytes = "default"):
     return model
 
 
+INIT_SEED = 0  # untrained models are the same on every server and for every student
+
+
+def _build(spec: ModelSpec, config: dict):
+    import torch
+
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's random state
+        torch.manual_seed(INIT_SEED)
+        return spec.build(**config)
+
+
 def _import_all() -> None:
-    # Importing the model modules runs their @register decorators.
-    from . import cnn  # noqa: F401
-    for optional in ("recurrent", "transformer"):
-        try:
-            __import__(f"{__package__}.{optional}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__package__}.{optional}":
-                raise
+    # The model package imports every model module (running their @register calls) in its
+    # __init__; this only makes sure it ran when registry.py was imported on its own.
+    from .. import models  # noqa: F401
 
 
 __all__ = ["register", "list_models", "get_spec", "load_model", "WeightsInfo"]

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.recurrent import VOCAB, encode_text
-from ..models.transformer import CharGPT, GPTConfig
+from ..models.charvocab import VOCAB, encode_text
+from ..models.gpt import CharGPT, GPTConfig
 from . import common
 from .char_lm import TRAIN_FILES, VAL_FILES, read_corpus
 

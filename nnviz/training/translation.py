@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..models.transformer import (
+from ..models.seq2seq import (
     SRC_PAD,
     SRC_VOCAB,
     TGT_BOS,

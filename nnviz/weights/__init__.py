@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import tempfile
 import urllib.request
@@ -59,6 +60,29 @@ def shipped_metadata(filename: str) -> dict[str, str]:
 
     with safe_open(str(path), framework="pt") as f:
         return dict(f.metadata() or {})
+
+
+def shipped_values(filename: str) -> dict:
+    """`shipped_metadata` with each value JSON-decoded where it is JSON (numbers, lists, dicts)."""
+    out = {}
+    for k, v in shipped_metadata(filename).items():
+        try:
+            out[k] = json.loads(v)
+        except ValueError:
+            out[k] = v
+    return out
+
+
+def shipped_config(spec: ModelSpec) -> dict:
+    """The builder arguments a shipped weights file recorded (its "config" entry, or top-level
+    entries named like the spec's config keys), so the file is loaded into the model it was
+    trained as; {} when the spec ships no file."""
+    kind, _, filename = (spec.default_weights or "").partition(":")
+    if kind != "shipped":
+        return {}
+    meta = shipped_values(filename)
+    recorded = meta.get("config") if isinstance(meta.get("config"), dict) else meta
+    return {k: recorded[k] for k in spec.config if k in recorded}
 
 
 def hub_dir() -> Path:

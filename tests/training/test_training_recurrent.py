@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import nnviz
-from nnviz.models.recurrent import VOCAB, encode_text, naive_rmse, weights_metadata
+from nnviz.analysis.series import naive_rmse, rmse
+from nnviz.models.charvocab import VOCAB, encode_text
+from nnviz.weights import shipped_metadata
 from nnviz.training import char_lm, forecast
 from nnviz.weights import HERE
 
@@ -15,7 +17,7 @@ QUIET = dict(log=lambda *_: None)
 
 
 def _meta(filename):
-    meta = weights_metadata(filename)
+    meta = shipped_metadata(filename)
     assert meta, f"{filename} carries no metadata"
     return {k: json.loads(v) for k, v in meta.items()}
 
@@ -120,9 +122,9 @@ def test_shipped_forecaster_beats_the_last_value_baseline():
     years, values = forecast.load_sunspots()
     n = int(np.searchsorted(years, forecast.TEST_START))
     pred = m.run(values).output
-    test_rmse = forecast.rmse(pred[n - 1 : -1], values[n:])
+    test_rmse = rmse(pred[n - 1 : -1], values[n:])
     assert test_rmse == pytest.approx(meta["test_rmse"], abs=0.01)  # recorded number reproduces
     assert test_rmse < 0.75 * naive_rmse(values, n)
-    assert float(m.mean) == pytest.approx(nnviz.get_spec("sunspots_lstm").extra["mean"])
+    assert float(m.mean) == pytest.approx(meta["mean"])  # the normalisation travels with the weights
     assert str(meta["test_rmse"]) in (HERE / "README.md").read_text()
     assert np.all(np.isfinite(m.forecast(values, 11)))

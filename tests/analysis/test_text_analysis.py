@@ -77,11 +77,3 @@ def test_bits_per_char_from_logits():
     bpc = A.bits_per_char(logits, ["a", "b", "a"], labels)  # P(b|a)=0.8, P(a|b)=0.5
     assert bpc == pytest.approx((-np.log2(0.8) - np.log2(0.5)) / 2)
     assert np.isnan(A.bits_per_char(logits[:1], ["a"], labels))
-
-
-def test_extend_index():
-    assert A.extend_index([1700, 1701, 1702], 2) == [1703, 1704]
-    assert A.extend_index([0, 5, 10], 1) == [15]
-    assert A.extend_index(["2024-01-01", "2024-02-01", "2024-03-01"], 2) == ["2024-04-01", "2024-05-01"]
-    assert A.extend_index(["2024-01-01", "2024-01-02"], 2) == ["2024-01-03", "2024-01-04"]
-    assert A.extend_index([3], 0) == [] and A.extend_index([], 2) == [0, 1]

@@ -159,26 +159,3 @@ def bits_per_char(logits: np.ndarray, tokens: list[str], labels: tuple[str, ...]
     z = z - z.max(1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(1, keepdims=True))
     return float(-logp[np.arange(len(nxt)), nxt].mean() / np.log(2))
-
-
-def extend_index(index: list, steps: int) -> list:
-    """`steps` more x-axis labels after `index`: whole numbers continue with the usual step,
-    ISO dates with the median spacing (months and years stay on the calendar)."""
-    if steps <= 0:
-        return []
-    if not index:
-        return list(range(steps))
-    last = index[-1]
-    if isinstance(last, (int, np.integer, float, np.floating)):
-        step = (index[-1] - index[0]) / (len(index) - 1) if len(index) > 1 else 1
-        step = int(step) if float(step).is_integer() else step
-        return [last + step * (k + 1) for k in range(steps)]
-    d = np.array(index[-200:], dtype="datetime64[s]")
-    gap = np.median(np.diff(d).astype(np.int64)) if len(d) > 1 else 86_400
-    if 27 * 86_400 <= gap <= 32 * 86_400 or 360 * 86_400 <= gap <= 370 * 86_400:  # monthly or yearly
-        months = 1 if gap < 40 * 86_400 else 12
-        m = np.datetime64(str(last)[:7], "M")
-        out = [m + months * (k + 1) for k in range(steps)]
-        return [str(np.datetime64(o, "D")) for o in out]
-    out = d[-1] + (np.arange(1, steps + 1) * gap).astype("timedelta64[s]")
-    return [str(o).replace("T00:00:00", "").replace("T", " ") for o in out]

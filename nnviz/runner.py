@@ -1,0 +1,98 @@
+"""One entry point for every registered model: raw input -> run -> Trace.
+
+Pages and notebooks call the same function, so what a lecture shows is what a notebook gets:
+
+    trace = nnviz.run("resnet18", open("cat.jpg", "rb").read())   # FeatureTrace
+    trace = nnviz.run("char_lstm", "def f(x):\\n    return x")     # RecurrentTrace
+    trace = nnviz.run("minilm", "I sat on the river bank.")         # EncoderTrace
+
+`run` takes what a user has (image bytes, a Pillow image or an array; text; a numeric series or
+CSV bytes) and applies the model's own preprocessing. `example_input(name)` returns a shipped
+example for each registered model.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import inputs
+from .capture import capture
+from .models import get_spec, load_model
+from .traces import Trace
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+_runs = 0  # model runs made by `run` in this process: a view change must not add to it
+_runs_lock = threading.Lock()
+
+
+def runs() -> int:
+    """How many times `run` has run a model in this process (the "0 runs on a view change" figure)."""
+    return _runs
+
+
+def run(model, raw, *, weights="default", **options) -> Trace:
+    """Run `model` (a registered name or a model from `load_model`) on `raw`; return its Trace.
+
+    options go to the model's own run: e.g. nothing for images; for a forecaster `column=` picks
+    a CSV column. Bad input raises InputError with one sentence for the user.
+    """
+    global _runs
+    if isinstance(model, str):
+        model = load_model(model, weights)
+    spec = model.spec
+    if spec is None:
+        raise ValueError("run needs a registered model: use nnviz.load_model(name), or pass the name")
+    if spec.input_kind == "image":
+        trace = _run_image(model, raw)
+    elif spec.input_kind == "series":
+        trace = model.run(as_series(raw, options.pop("column", None)), **options)
+    else:
+        trace = model.run(raw, **options)
+    with _runs_lock:
+        _runs += 1
+    trace.model, trace.weights = spec.name, model.weights_info
+    return trace
+
+
+def _run_image(model, raw) -> Trace:
+    img = inputs.as_image(raw)
+    x, shown, notes = inputs.prepare_image(img, model.spec.preprocess)  # x: (C, H, W) normalised
+    trace = capture(model, torch.from_numpy(x)[None])  # (1, C, H, W)
+    trace.labels = model.spec.labels
+    trace.image = shown
+    trace.notes = img.notes + notes
+    return trace
+
+
+def as_series(raw, column: str | None = None) -> np.ndarray:
+    """A numeric series from a sequence of numbers, or from CSV bytes/text (first numeric column
+    that is not the time axis, unless `column` names one)."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if isinstance(raw, (bytes, bytearray)):
+        table = inputs.read_series_csv(bytes(raw))
+        if column is None:
+            candidates = [c for c in table.numeric if c != table.time_column] or table.numeric
+            if not candidates:
+                raise inputs.InputError("The CSV has no numeric column to forecast.")
+            column = candidates[0]
+        return inputs.series_from_column(table, column).values
+    return np.asarray(raw, dtype=np.float32).reshape(-1)
+
+
+def example_input(name: str):
+    """A shipped example input for `name`: image bytes, a text, or a series of numbers."""
+    spec = get_spec(name)
+    example = spec.extra.get("example")
+    if example is None:
+        raise KeyError(f"{name} has no example input")
+    path = SAMPLES / example
+    if spec.input_kind == "image":
+        return path.read_bytes()
+    if spec.input_kind == "series":
+        return as_series(path.read_bytes())
+    return path.read_text(encoding="utf-8") if path.suffix == ".txt" and path.is_file() else example
