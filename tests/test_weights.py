@@ -146,3 +146,13 @@ def test_fetch_command_reports_offline(tmp_path, monkeypatch, capsys):
     assert main(["fetch", "resnet18"]) == 1
     assert "offline" in capsys.readouterr().out
     assert main(["fetch", "nosuchmodel"]) == 1
+
+
+def test_list_command_lists_every_checkpoint(tmp_path, monkeypatch, capsys):
+    from nnviz.weights.__main__ import main
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{name}: not cached" in out for name in W.CHECKPOINTS)
+    assert main([]) == 2 and main(["fetch"]) == 2  # usage

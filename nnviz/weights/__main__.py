@@ -1,4 +1,8 @@
-"""Pre-fetch ImageNet weights before a lecture: `python -m nnviz.weights fetch resnet18 [alexnet ...]`."""
+"""Pre-fetch ImageNet weights before a lecture.
+
+    python -m nnviz.weights list                      # which checkpoints are cached
+    python -m nnviz.weights fetch resnet18 [alexnet]  # download into the torch hub cache
+"""
 from __future__ import annotations
 
 import sys
@@ -8,12 +12,12 @@ from ..types import WeightsError
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] not in ("fetch", "list"):
+    if not argv or argv[0] not in ("fetch", "list") or (argv[0] == "fetch" and len(argv) < 2):
         print(__doc__.strip())
         print("models with downloadable weights:", ", ".join(CHECKPOINTS))
         return 2
     if argv[0] == "list":
-        argv = ["list", *CHECKPOINTS]
+        argv = ["list", *(argv[1:] or CHECKPOINTS)]
     code = 0
     for name in argv[1:]:
         ck = CHECKPOINTS.get(name)

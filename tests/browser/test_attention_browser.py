@@ -1,7 +1,10 @@
 """/attention in the real app: type a text, switch views, a long text, a shared link."""
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
+
+pytestmark = pytest.mark.browser
 
 VIEWS = ["One head", "All heads", "Average & rollout", "Word in context", "Step by step", "Positions",
          "Masked (GPT)", "Cross-attention"]

@@ -2,10 +2,13 @@
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.helpers import charts_drawn, no_exceptions, settle
+
+pytestmark = pytest.mark.browser
 
 
 def test_first_visit_straight_to_cnn_gets_the_full_app(page, app_url):

@@ -1,7 +1,10 @@
 """The convolution playground in a real browser: it draws, reacts to a setting, and never shows a traceback."""
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
+
+pytestmark = pytest.mark.browser
 
 
 def test_convolution_page_draws_and_reacts(page, app_url, shots):

@@ -1,8 +1,11 @@
 """/recurrent in the real app: type text, switch views, upload a CSV, with screenshots."""
 import numpy as np
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import charts_drawn, no_exceptions, open_page, settle
+
+pytestmark = pytest.mark.browser
 
 
 def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
