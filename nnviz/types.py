@@ -6,6 +6,9 @@ from typing import Any, Callable
 
 
 FAMILIES = ("cnn", "recurrent", "transformer")
+# What a model's run produces (the Trace class in nnviz.traces); pages pick models by it.
+TRACE_KINDS = {"features": "FeatureTrace", "recurrent": "RecurrentTrace", "encoder": "EncoderTrace",
+               "causal": "CausalTrace", "cross": "CrossTrace"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class ModelSpec:
     family: str  # one of FAMILIES
     input_kind: str  # "image", "text", "series"
     description: str
+    trace: str  # a key of TRACE_KINDS: what nnviz.run returns for this model
     builder: Callable[..., Any]  # builder(**config) returns an untrained nn.Module
     config: dict[str, Any] = field(default_factory=dict)
     default_weights: str | None = None  # "shipped:<file>" or "torchvision:<file>" or None

@@ -1,4 +1,7 @@
-"""CNN explorer: a real CNN on the user's image; every feature map, pooling step, filter and prediction."""
+"""CNN explorer: a real CNN on the user's image; every feature map, pooling step, filter and prediction.
+
+Every view-defining widget is part of the scene (ui.scene): in the URL and kept for the session.
+"""
 import numpy as np
 import streamlit as st
 
@@ -49,93 +52,113 @@ with right:
 # --- architecture and layer choice ---------------------------------------------------------------
 layers = [(n, a.module_type, a.shape) for n, a in trace.activations.items()]
 names = [n for n, _, _ in layers]
-default_layer = ui.from_link("layer", names, next((n for n, t, _ in layers if t == "Conv2d"), names[0]))
-layer = st.selectbox(
-    "Layer", names, index=names.index(default_layer), key="layer",
-    format_func=lambda n: f"{n}  ({trace[n].module_type}, {'×'.join(map(str, trace[n].shape))})",
-)
-st.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
-st.caption("Each bar is a layer's output size (log scale): blue convolution, light blue ReLU, orange pooling, "
-           "purple residual block, grey batch norm / shortcut, green fully connected. Red outline: the chosen layer.")
-ui.share(model=name, layer=layer)
+if st.session_state.get("layer") not in names:  # a new model, or a link naming another model's layer
+    st.session_state["layer"] = next((n for n, t, _ in layers if t == "Conv2d"), names[0])
+layer = ui.scene(st.selectbox, "Layer", names, key="layer")
 act = trace[layer]
+st.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
+st.caption(f"**{layer}**: {act.module_type}, output {' × '.join(map(str, act.shape))}. Each bar is a layer's output size (log scale): blue convolution, light blue ReLU, orange pooling, "
+           "purple residual block, grey batch norm / shortcut, green fully connected. Red outline: the chosen layer.")
 
-tab_maps, tab_pool, tab_filters, tab_res = st.tabs(["Feature maps", "Pooling", "Filters", "Residual block"])
 
-with tab_maps:
+def picked_channel(event) -> int | None:
+    """The channel a click on the mosaic chose, once per new click (the selection outlives reruns)."""
+    pts = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", [])
+    picked = pts[0].get("customdata") if pts else None
+    picked = picked[0] if isinstance(picked, list) else picked
+    if picked is None or st.session_state.get("mosaic_seen") == (layer, picked):
+        return None
+    st.session_state["mosaic_seen"] = (layer, picked)
+    return int(picked)
+
+
+def maps_tab() -> None:
     if act.output.ndim != 3:
         st.info(f"{layer} outputs a vector of {act.output.size} values (no spatial map); its largest values:")
         st.plotly_chart(plots.top_k_bar(act.output, None, min(20, act.output.size), f"{layer}: top units"),
                         width="stretch", key="vec")
+        return
+    c, h, w = act.output.shape
+    a, b, d = st.columns(3)
+    sort = ui.scene(a.selectbox, "Order channels by", ["index", "mean", "max"], key="sort")
+    scale = ui.scene(b.radio, "Colour scale", ["per channel", "shared"], horizontal=True, key="scale")
+    pages = max(1, -(-c // PAGE))
+    ui.clamp_state("page", 1, pages, 1)
+    page = ui.scene(d.number_input, f"Page (of {pages})", 1, pages, key="page") if pages > 1 else 1
+    order = plots.channel_order(act.output, sort)
+    shown_ch = order[(page - 1) * PAGE : page * PAGE]
+    fig = plots.feature_mosaic(act.output, shown_ch, scale == "per channel",
+                               f"{layer}: channels {len(shown_ch)} of {c}, each {h}×{w} (click one)")
+    event = st.plotly_chart(fig, width="stretch", key="mosaic", on_select="rerun", selection_mode="points")
+    picked = picked_channel(event)
+    view = (layer, sort, page)
+    if picked is not None:
+        st.session_state["channel"] = picked
+    elif st.session_state.get("channel_for", view) != view:  # a new order or page opens its first channel
+        st.session_state["channel"] = int(shown_ch[0])
+    st.session_state["channel_for"] = view
+    ui.clamp_state("channel", 0, c - 1, int(shown_ch[0]))
+    ch = ui.scene(st.number_input, "Channel", 0, c - 1, key="channel")
+    if ui.scene(st.toggle, "Overlay on the input", key="overlay"):
+        st.plotly_chart(plots.overlay(shown, act.output[ch], title=f"{layer}, channel {ch} over the input"),
+                        width="stretch", key="big")
     else:
-        c, h, w = act.output.shape
-        a, b, d = st.columns(3)
-        sort = a.selectbox("Order channels by", ["index", "mean", "max"], key="sort")
-        per_channel = b.radio("Colour scale", ["per channel", "shared"], horizontal=True, key="scale") == "per channel"
-        pages = max(1, -(-c // PAGE))
-        page = d.number_input(f"Page (of {pages})", 1, pages, 1, key="page") if pages > 1 else 1
-        order = plots.channel_order(act.output, sort)
-        shown_ch = order[(page - 1) * PAGE : page * PAGE]
-        fig = plots.feature_mosaic(act.output, shown_ch, per_channel,
-                                   f"{layer}: channels {len(shown_ch)} of {c}, each {h}×{w} (click one)")
-        event = st.plotly_chart(fig, width="stretch", key="mosaic", on_select="rerun", selection_mode="points")
-        picked = None
-        pts = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-            getattr(getattr(event, "selection", None), "points", [])
-        if pts:
-            picked = pts[0].get("customdata")
-            picked = picked[0] if isinstance(picked, list) else picked
-        ch = st.number_input("Channel", 0, c - 1, int(picked) if picked is not None else int(shown_ch[0]),
-                             key=f"channel_{layer}_{sort}_{page}_{picked}")
-        over = st.toggle("Overlay on the input", key="overlay")
-        if over:
-            st.plotly_chart(plots.overlay(shown, act.output[ch], title=f"{layer}, channel {ch} over the input"),
-                            width="stretch", key="big")
-        else:
-            st.plotly_chart(plots.heatmap(act.output[ch], f"{layer}, channel {ch} ({h}×{w})", 520, "activation"),
-                            width="stretch", key="big")
+        st.plotly_chart(plots.heatmap(act.output[ch], f"{layer}, channel {ch} ({h}×{w})", 520, "activation"),
+                        width="stretch", key="big")
 
-with tab_pool:
+
+def pool_tab() -> None:
     pools = [n for n, t, _ in layers if "Pool" in t and trace[n].input is not None and trace[n].input.ndim == 3]
     if not pools:
         st.info("This model has no pooling layers with spatial input.")
-    else:
-        pool = st.selectbox("Pooling layer", pools, index=pools.index(layer) if layer in pools else 0, key="pool")
-        p = trace[pool]
-        pch = st.slider("Channel", 0, p.output.shape[0] - 1, 0, key="pool_ch")
-        st.plotly_chart(
-            plots.side_by_side([("before pooling", p.input[pch]), (f"after {p.module_type}", p.output[pch])],
-                               f"{pool}, channel {pch}"),
-            width="stretch", key="poolfig",
-        )
-        st.caption(f"Shape {p.input.shape} → {p.output.shape} (channels × height × width): "
-                   "each output cell summarises a window of the input.")
+        return
+    if st.session_state.get("pool") not in pools:
+        st.session_state["pool"] = layer if layer in pools else pools[0]
+    pool = ui.scene(st.selectbox, "Pooling layer", pools, key="pool")
+    p = trace[pool]
+    ui.clamp_state("pool_ch", 0, p.output.shape[0] - 1, 0)
+    pch = ui.scene(st.slider, "Channel", 0, p.output.shape[0] - 1, key="pool_ch")
+    st.plotly_chart(
+        plots.side_by_side([("before pooling", p.input[pch]), (f"after {p.module_type}", p.output[pch])],
+                           f"{pool}, channel {pch}"),
+        width="stretch", key="poolfig",
+    )
+    st.caption(f"Shape {p.input.shape} → {p.output.shape} (channels × height × width): "
+               "each output cell summarises a window of the input.")
 
-with tab_filters:
-    import torch
 
-    first = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)
-    if first is not None:
-        wts = first.weight.detach().cpu().numpy()
-        kind = "RGB: red, green and blue weights as colour (grey = 0)" if wts.shape[1] == 3 else "weights, blue < 0 < red"
-        st.plotly_chart(plots.filter_grid(wts, f"First convolution: {wts.shape[0]} kernels of "
-                                               f"{wts.shape[2]}×{wts.shape[3]} ({kind})"),
-                        width="stretch", key="filters")
+def filters_tab() -> None:
+    wts = ui.first_filters(name, weights_key, model)
+    kind = "RGB: red, green and blue weights as colour (grey = 0)" if wts.shape[1] == 3 else "weights, blue < 0 < red"
+    st.plotly_chart(plots.filter_grid(wts, f"First convolution: {wts.shape[0]} kernels of "
+                                           f"{wts.shape[2]}×{wts.shape[3]} ({kind})"),
+                    width="stretch", key="filters")
 
-with tab_res:
+
+def residual_tab() -> None:
     blocks = [n for n, t, _ in layers if t == "BasicBlock"]
     if not blocks:
         st.info("Residual blocks belong to ResNet: pick resnet18 in the sidebar.")
-    else:
-        blk = st.selectbox("Block", blocks, index=blocks.index(layer) if layer in blocks else 0, key="block")
-        bx = trace[blk].input
-        fx = trace[f"{blk}.bn2"].output
-        sc = trace[f"{blk}.downsample"].output if f"{blk}.downsample" in trace else bx
-        rch = st.slider("Channel", 0, fx.shape[0] - 1, 0, key="res_ch")
-        st.plotly_chart(
-            plots.side_by_side([("shortcut x", sc[rch]), ("F(x)", fx[rch]), ("F(x) + x", fx[rch] + sc[rch]),
-                                ("ReLU(F(x) + x)", trace[blk].output[rch])], f"{blk}, channel {rch}", 380),
-            width="stretch", key="resfig",
-        )
-        st.caption("The block learns only the change F(x); the shortcut carries x through unchanged"
-                   + (" (a 1×1 convolution matches the shape here)." if f"{blk}.downsample" in trace else "."))
+        return
+    if st.session_state.get("block") not in blocks:
+        st.session_state["block"] = layer if layer in blocks else blocks[0]
+    blk = ui.scene(st.selectbox, "Block", blocks, key="block")
+    bx = trace[blk].input
+    fx = trace[f"{blk}.bn2"].output
+    sc = trace[f"{blk}.downsample"].output if f"{blk}.downsample" in trace else bx
+    ui.clamp_state("res_ch", 0, fx.shape[0] - 1, 0)
+    rch = ui.scene(st.slider, "Channel", 0, fx.shape[0] - 1, key="res_ch")
+    st.plotly_chart(
+        plots.side_by_side([("shortcut x", sc[rch]), ("F(x)", fx[rch]), ("F(x) + x", fx[rch] + sc[rch]),
+                            ("ReLU(F(x) + x)", trace[blk].output[rch])], f"{blk}, channel {rch}", 380),
+        width="stretch", key="resfig",
+    )
+    st.caption("The block learns only the change F(x); the shortcut carries x through unchanged"
+               + (" (a 1×1 convolution matches the shape here)." if f"{blk}.downsample" in trace else "."))
+
+
+for tab, view in zip(st.tabs(["Feature maps", "Pooling", "Filters", "Residual block"]),
+                     (maps_tab, pool_tab, filters_tab, residual_tab)):
+    with tab:
+        view()

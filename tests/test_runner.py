@@ -8,7 +8,7 @@ from PIL import Image
 import nnviz
 from nnviz import runner
 from nnviz.traces import CausalTrace, CrossTrace, EncoderTrace, FeatureTrace, RecurrentTrace
-from nnviz.types import InputError
+from nnviz.types import TRACE_KINDS, InputError
 
 KIND = {"cnn": FeatureTrace, "recurrent": RecurrentTrace}
 TRANSFORMERS = {"minilm": EncoderTrace, "char_gpt": CausalTrace, "date_translator": CrossTrace}
@@ -34,6 +34,7 @@ def test_every_model_runs_on_its_example(name, models):
     trace = nnviz.run(model, nnviz.example_input(name))
     assert runner.runs() == before + 1
     assert isinstance(trace, TRANSFORMERS.get(name) or KIND[spec.family])
+    assert type(trace).__name__ == TRACE_KINDS[spec.trace]  # the registry says what a run returns
     assert trace.model == name and trace.weights == model.weights_info and trace.weights_label
     assert trace.nbytes > 0
     if spec.input_kind == "image":

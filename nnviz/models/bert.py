@@ -408,6 +408,7 @@ register(
     "minilm",
     family="transformer",
     input_kind="text",
+    trace="encoder",
     description="all-MiniLM-L6-v2: a pretrained BERT sentence encoder, 6 layers x 12 heads, 22.7 M parameters",
     loader=load_minilm,
     example="I sat on the river bank and watched the water flow past.",

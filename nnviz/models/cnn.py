@@ -169,12 +169,19 @@ class ResNet(NNVizModel):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+def first_conv_weights(model: nn.Module):
+    """(O, I, kh, kw) float64 numpy: the kernels of the model's first Conv2d (what the filters view shows)."""
+    conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    return conv.weight.detach().cpu().double().numpy()
+
+
 DIGIT_LABELS = tuple(str(i) for i in range(10))
 
 register(
     "lenet5",
     family="cnn",
     input_kind="image",
+    trace="features",
     description="LeNet-5 trained on scikit-learn's handwritten digits (28x28 grayscale, 10 classes)",
     default_weights="shipped:lenet5.safetensors",
     labels=DIGIT_LABELS,
@@ -186,6 +193,7 @@ register(
     "alexnet",
     family="cnn",
     input_kind="image",
+    trace="features",
     description="AlexNet (Krizhevsky et al. 2012), 5 conv + 3 dense layers, ImageNet classes",
     default_weights="torchvision:alexnet-owt-7be5be79.pth",
     labels=IMAGENET_CLASSES,
@@ -198,6 +206,7 @@ for _name, _cfg in VGG_CONFIGS.items():
         _name,
         family="cnn",
         input_kind="image",
+        trace="features",
         description=f"{_name.upper()} (Simonyan & Zisserman 2014): stacks of 3x3 convolutions, ImageNet classes",
         default_weights={"vgg11": "torchvision:vgg11-8a719046.pth", "vgg16": "torchvision:vgg16-397923af.pth"}[_name],
         labels=IMAGENET_CLASSES,
@@ -210,6 +219,7 @@ register(
     "resnet18",
     family="cnn",
     input_kind="image",
+    trace="features",
     description="ResNet-18 (He et al. 2015): residual blocks with identity shortcuts, ImageNet classes",
     default_weights="torchvision:resnet18-f37072fd.pth",
     labels=IMAGENET_CLASSES,

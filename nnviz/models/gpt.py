@@ -141,6 +141,7 @@ register(
     "char_gpt",
     family="transformer",
     input_kind="text",
+    trace="causal",
     description="Character-level GPT (4 layers x 4 heads, causal mask) trained on the char LSTM's "
     "Python standard-library corpus, for comparison",
     default_weights="shipped:char_gpt.safetensors",

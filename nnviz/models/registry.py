@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..types import FAMILIES, ModelSpec, Preprocess, WeightsInfo
+from ..types import FAMILIES, TRACE_KINDS, ModelSpec, Preprocess, WeightsInfo
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
@@ -18,6 +18,7 @@ def register(
     family: str,
     input_kind: str,
     description: str,
+    trace: str,
     default_weights: str | None = None,
     labels: tuple[str, ...] | None = None,
     preprocess: Preprocess | None = None,
@@ -27,6 +28,8 @@ def register(
     """Decorator for a builder: builder(**config) returns an untrained nn.Module."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+    if trace not in TRACE_KINDS:
+        raise ValueError(f"unknown trace kind {trace!r}; expected one of {tuple(TRACE_KINDS)}")
 
     def wrap(build: Callable) -> Callable:
         if name in _REGISTRY:
@@ -36,6 +39,7 @@ def register(
             family=family,
             input_kind=input_kind,
             description=description,
+            trace=trace,
             builder=build,
             config=dict(config or {}),
             default_weights=default_weights,
@@ -48,10 +52,12 @@ def register(
     return wrap
 
 
-def list_models(family: str | None = None) -> list[str]:
-    """Registered model names (in registration order), optionally of one family."""
+def list_models(family: str | None = None, *, input_kind: str | None = None, trace: str | None = None) -> list[str]:
+    """Registered model names (in registration order), optionally of one family, input kind
+    ("image", "text", "series") and trace kind ("features", "recurrent", "encoder", "causal", "cross")."""
     _import_all()
-    return [n for n, s in _REGISTRY.items() if family is None or s.family == family]
+    return [n for n, s in _REGISTRY.items()
+            if family in (None, s.family) and input_kind in (None, s.input_kind) and trace in (None, s.trace)]
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -216,6 +216,7 @@ register(
     "date_translator",
     family="transformer",
     input_kind="text",
+    trace="cross",
     description="Encoder-decoder Transformer (2+2 layers x 4 heads) translating written dates "
     "('march 3rd, 1999') into ISO dates (1999-03-03)",
     default_weights="shipped:date_translator.safetensors",

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnviz.capture import forwards_run
+from tests.app.conftest import open_link, scene_link
 from tests.conftest import png_bytes
 
 TIMEOUT = 120
@@ -123,15 +124,24 @@ def test_wrong_checkpoint_names_the_mismatch():
 
 def test_view_is_shared_as_a_link_and_restored_from_one():
     at = run_page("pages/cnn.py")
+    at.selectbox(key="img_sample").set_value("digit_7.png").run()
     at.selectbox(key="layer").set_value("features.3").run()
-    assert at.query_params["model"] == "lenet5" and at.query_params["layer"] == "features.3"
-    at2 = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at2.query_params["model"] = "lenet5"
-    at2.query_params["layer"] = "features.5"
-    at2.run()
-    at2.switch_page("pages/cnn.py")
-    at2.run()
-    assert at2.selectbox(key="layer").value == "features.5"
+    at.selectbox(key="sort").set_value("max").run()
+    at.number_input(key="channel").set_value(5).run()
+    at.toggle(key="overlay").set_value(True).run()
+    link = scene_link(at)
+    assert {"model", "img_sample", "layer", "sort", "channel", "overlay", "scale", "pool"} <= set(link)
+    assert link["layer"] == "features.3" and link["img_sample"] == "digit_7.png"
+    student = open_link("pages/cnn.py", link)
+    assert scene_link(student) == link
+    assert titles(student) == titles(at)  # the same picture, input included
+
+
+def test_every_view_widget_is_in_the_scene():
+    at = run_page("pages/cnn.py")
+    unbound = [w.key for kind in ("selectbox", "radio", "slider", "number_input", "toggle") for w in at.get(kind)
+               if not w.proto.query_param_key]
+    assert unbound == []
 
 
 @pytest.mark.parametrize("name", __import__("nnviz").list_models("cnn"))

@@ -48,7 +48,9 @@ def test_unknown_model_and_family():
     with pytest.raises(KeyError, match="no model named 'nope'"):
         nnviz.load_model("nope")
     with pytest.raises(ValueError, match="unknown family"):
-        registry.register("x", family="mlp", input_kind="image", description="")
+        registry.register("x", family="mlp", input_kind="image", description="", trace="features")
+    with pytest.raises(ValueError, match="unknown trace kind"):
+        registry.register("x", family="cnn", input_kind="image", description="", trace="maps")
 
 
 def test_shipped_files_build_the_model_they_recorded(monkeypatch):

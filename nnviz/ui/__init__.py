@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from . import inputs, runner, weights as W
-from .models import get_spec, list_models, load_model
-from .traces import Trace
-from .types import InputError, WeightsError
+from .. import inputs, runner, weights as W
+from ..models import get_spec, list_models, load_model
+from ..traces import Trace
+from ..types import InputError, WeightsError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 
 
@@ -30,23 +30,30 @@ def app_started() -> None:
     _APP_RAN = True
 
 
-# Settings a lecturer expects to find unchanged after a look at another page. Streamlit deletes
-# the state of widgets that were not drawn in a run; writing a value back at the start of every
-# run (every page calls page_setup first) stops that. Only plain value widgets: buttons, uploaders and
-# chart selections cannot be set this way.
-KEPT_WIDGETS = (
-    "conv_channel", "conv_scale", "conv_ksrc", "conv_preset", "conv_model", "conv_ksize", "conv_kstart",
-    "conv_stride", "conv_pad", "conv_dilation", "conv_bias", "conv_relu", "conv_crop",
-    "pool_src", "pool_window", "pool_stride",
-)
-KEPT_PREFIXES = ("conv_filter_",)
+# --- one scene state -------------------------------------------------------------------------------
+# Every widget that defines what a view shows is drawn through `scene`: its value lives in the
+# session (kept while the user looks at another page) and in the URL, under the widget's key, so a
+# shared link brings a student to the same picture. Values equal to the widget's default stay out
+# of the URL; a value a link asks for that the widget cannot take is dropped by Streamlit.
+URL_TEXT_MAX = 400  # characters of typed text a link carries; longer text stays in the session only
 
 
-def keep_widget_state() -> None:
-    state = st.session_state
-    for k in list(state.keys()):
-        if k in KEPT_WIDGETS or k.startswith(KEPT_PREFIXES):
-            state[k] = state[k]
+def scene(widget, label: str, *args, key: str, url: bool = True, **kwargs):
+    """Draw `widget` (st.slider, st.selectbox, st.sidebar.radio, ...) as part of the page's scene."""
+    return widget(label, *args, key=key, bind="query-params" if url else None, persist_state="session", **kwargs)
+
+
+def scene_text(widget, label: str, *args, key: str, **kwargs) -> str:
+    """A text widget in the scene: in the URL while the text is short enough to share as a link."""
+    short = len(str(st.session_state.get(key, kwargs.get("value", "")))) <= URL_TEXT_MAX
+    return scene(widget, label, *args, key=key, url=short, **kwargs)
+
+
+def clamp_state(key: str, lo: int, hi: int, default: int) -> None:
+    """A stored value (from the session or a link) may belong to an older, longer input: bring it
+    into [lo, hi] before the widget is drawn."""
+    v = st.session_state.get(key, default)
+    st.session_state[key] = int(min(max(v if isinstance(v, (int, np.integer)) else default, lo), hi))
 
 
 def page_setup() -> None:
@@ -58,7 +65,6 @@ def page_setup() -> None:
     leave it alone, so test runs are not doubled and button clicks are not swallowed.)"""
     from streamlit.runtime.pages_manager import PagesManager
 
-    keep_widget_state()
     if PagesManager.uses_pages_directory and not _APP_RAN:
         PagesManager.uses_pages_directory = False
         st.rerun()
@@ -72,6 +78,14 @@ def digest(data: bytes) -> str:
 def get_model(name: str, weights_key: str, _weights: str | bytes = "default"):
     """weights_key identifies `_weights` (e.g. 'default', 'random', 'upload:<digest>')."""
     return load_model(name, _weights)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def first_filters(name: str, weights_key: str, _model) -> np.ndarray:
+    """(O, I, kh, kw) float64: the first convolution's kernels of a loaded CNN."""
+    from ..models.cnn import first_conv_weights
+
+    return first_conv_weights(_model)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -94,26 +108,13 @@ def input_key(kind: str, data: str | bytes | np.ndarray | list[int]) -> str:
     return f"{kind}:{digest(raw)}"
 
 
-def from_link(param: str, options: list[str], fallback: str | None) -> str | None:
-    """The value a shared link (?param=value) asks for, if it is one of `options`; else fallback."""
-    want = st.query_params.get(param)
-    return want if want in options else fallback
-
-
-def share(**values: str) -> None:
-    """Put the current view into the URL so the lecturer can share it as a link."""
-    for k, v in values.items():
-        if st.query_params.get(k) != v:
-            st.query_params[k] = v
-
-
 def model_picker(family: str, key: str = "model", default: str | None = None) -> str:
+    """A sidebar choice among the registry's models of `family` (part of the scene)."""
     names = list_models(family)
-    default = from_link(key, names, default)
-    idx = names.index(default) if default in names else 0
-    return st.sidebar.selectbox(
-        "Model", names, index=idx, key=key,
-        format_func=lambda n: n, help="\n\n".join(f"**{n}**: {get_spec(n).description}" for n in names),
+    st.session_state.setdefault(key, default if default in names else names[0])
+    return scene(
+        st.sidebar.selectbox, "Model", names, key=key,
+        help="\n\n".join(f"**{n}**: {get_spec(n).description}" for n in names),
     )
 
 
@@ -121,8 +122,8 @@ def weights_picker(name: str) -> tuple[str, str | bytes]:
     """Sidebar controls for where weights come from. Returns (weights_key, weights)."""
     spec = get_spec(name)
     st.sidebar.caption(spec.description)
-    choice = st.sidebar.radio(
-        "Weights", ["Default", "Upload a checkpoint", "Random (untrained)"], key=f"weights_src_{name}",
+    choice = scene(
+        st.sidebar.radio, "Weights", ["Default", "Upload a checkpoint", "Random (untrained)"], key=f"weights_src_{name}",
         help="Default: shipped weights, or torchvision's ImageNet weights if they are in the torch hub cache.",
     )
     if choice == "Random (untrained)":
@@ -191,7 +192,8 @@ def image_input(digit_model: bool, key: str = "img", allow_shared: bool = False)
         shared = None
     kept = st.session_state.get(f"{key}_kept")
     sources = ["Sample", "Upload"] + (["Draw"] if digit_model else []) + (["Other page's image"] if shared else [])
-    src = st.radio("Input", sources, index=1 if kept else 0, horizontal=True, key=f"{key}_src")
+    st.session_state.setdefault(f"{key}_src", "Upload" if kept else "Sample")
+    src = scene(st.radio, "Input", sources, horizontal=True, key=f"{key}_src")
     if src == "Other page's image":
         st.caption(f"{shared[2]}, as last used on another page")
         return shared[0], shared[1]
@@ -207,9 +209,9 @@ def _image_from(src: str, digit_model: bool, key: str) -> tuple[inputs.LoadedIma
     data: bytes | None = None
     name = "the image"
     if src == "Sample":
-        files = sample_files("digit" if digit_model else "photo") + sample_files("photo" if digit_model else "digit")
-        path = st.selectbox("Sample image", files, format_func=lambda p: p.name, key=f"{key}_sample")
-        data, name = path.read_bytes(), path.name
+        files = {p.name: p for p in sample_files("digit" if digit_model else "photo") + sample_files("photo" if digit_model else "digit")}
+        name = scene(st.selectbox, "Sample image", list(files), key=f"{key}_sample")
+        data = files[name].read_bytes()
     elif src == "Upload":
         up = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", type=inputs.UPLOAD_TYPES, key=f"{key}_upload")
         kept = st.session_state.get(f"{key}_kept")
