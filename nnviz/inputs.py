@@ -206,6 +206,21 @@ def digit_to_28(gray: np.ndarray, notes: list[str] | None = None, scan: bool = T
     return out
 
 
+CHANNELS = ("gray", "red", "green", "blue")
+
+
+def image_channel(rgb: np.ndarray, channel: str, max_side: int) -> tuple[np.ndarray, str | None]:
+    """One channel of an RGB image ("gray" = luma) as float32 in [0, 1], at most `max_side` on its
+    longer side. Returns (channel, a note when it was downscaled, else None)."""
+    a = to_gray(rgb) if channel == "gray" else rgb[..., CHANNELS.index(channel) - 1]
+    h, w = a.shape
+    if max(h, w) <= max_side:
+        return np.ascontiguousarray(a, np.float32), None
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return np.clip(resize(a, size), 0, 1), f"computed on the image downscaled from {w}×{h} to {size[0]}×{size[1]}"
+
+
 def prepare_image(img: LoadedImage, pre: Preprocess) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Apply a model's preprocessing. Returns (model input (C, H, W) float32 normalised,
     what the model sees as an image in [0, 1] ((H, W) or (H, W, 3)), notes)."""

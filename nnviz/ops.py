@@ -47,6 +47,26 @@ class AxisSize:
     symbolic: str  # with letters
 
 
+def size_line(axis: AxisSize) -> str:
+    """The formula of one output dimension for the page; a size of 0 or less means the (dilated)
+    kernel does not fit, which is said instead of "= -8"."""
+    if axis.value > 0:
+        return axis.formula
+    return axis.formula.rsplit("=", 1)[0] + "= <b>nothing</b>: the kernel does not fit"
+
+
+def busiest_spot(x: np.ndarray, n: int, margin: int = 16) -> tuple[int, int]:
+    """Top-left corner of an n×n crop of `x` around its strongest edge (largest |dx| + |dy|), away
+    from a `margin` border when the image is big enough, so a step-through starts somewhere worth seeing."""
+    g = np.abs(np.diff(x, axis=0))[:, :-1] + np.abs(np.diff(x, axis=1))[:-1, :]  # (H-1, W-1)
+    h, w = g.shape
+    m = margin if h > 2 * margin and w > 2 * margin else 0
+    if m:
+        g = g[m:-m, m:-m]
+    r, c = np.unravel_index(int(np.argmax(g)), g.shape)
+    return int(np.clip(r + m - n // 2, 0, x.shape[0] - n)), int(np.clip(c + m - n // 2, 0, x.shape[1] - n))
+
+
 def axis_size(n: int, k: int, stride: int = 1, pad: tuple[int, int] = (0, 0), dilation: int = 1,
               letter: str = "H") -> AxisSize:
     """floor((n + p_before + p_after − d·(k − 1) − 1) / s) + 1, as text and as a number."""

@@ -13,7 +13,7 @@ PAGE = 64  # channels per mosaic page
 ui.page_setup()
 
 st.title("CNN explorer")
-name = ui.model_picker("cnn", default="lenet5")
+name = ui.model_picker("cnn")
 weights_key, weights = ui.weights_picker(name)
 model = ui.load_or_report(name, weights_key, weights)
 if model is None:

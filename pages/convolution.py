@@ -1,13 +1,12 @@
 """Convolution and pooling playground: a kernel, stride, padding and pooling on a real image, step by step."""
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from nnviz import ops, plots, ui
-from nnviz.inputs import resize, to_gray
-from nnviz.models import list_models
+from nnviz.inputs import image_channel
 from nnviz.plots.conv import SMALL_GRID
 from nnviz.types import InputError
+from nnviz.ui.conv import edit_grid, learned_kernel, stepper
 
 WORK_SIDE = 1024  # the convolution runs on at most this longer side: fast on a laptop, more than a projector shows
 CHANNELS = {"Grayscale": "gray", "Red": "red", "Green": "green", "Blue": "blue"}
@@ -17,38 +16,12 @@ ui.page_setup()
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def working_image(input_key: str, channel: str, _rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """One channel of the image as float32 in [0, 1], at most WORK_SIDE on its longer side."""
-    a = to_gray(_rgb) if channel == "gray" else _rgb[..., ["red", "green", "blue"].index(channel)]
-    h, w = a.shape
-    if max(h, w) <= WORK_SIDE:
-        return np.ascontiguousarray(a, np.float32), None
-    s = WORK_SIDE / max(h, w)
-    size = (max(1, round(w * s)), max(1, round(h * s)))
-    return np.clip(resize(a, size), 0, 1), f"computed on the image downscaled from {w}×{h} to {size[0]}×{size[1]}"
+    return image_channel(_rgb, channel, WORK_SIDE)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def busiest_spot(input_key: str, _x: np.ndarray, n: int) -> tuple[int, int]:
-    """Top-left of an n×n crop around the strongest edge, so the step-through starts somewhere interesting."""
-    g = np.abs(np.diff(_x, axis=0))[:, :-1] + np.abs(np.diff(_x, axis=1))[:-1, :]
-    h, w = g.shape
-    m = 16
-    if h > 2 * m and w > 2 * m:
-        g = g[m:-m, m:-m]
-    else:
-        m = 0
-    r, c = np.unravel_index(int(np.argmax(g)), g.shape)
-    return int(np.clip(r + m - n // 2, 0, _x.shape[0] - n)), int(np.clip(c + m - n // 2, 0, _x.shape[1] - n))
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def first_conv(name: str) -> tuple[np.ndarray, str, bool]:
-    """The first Conv2d's weights (O, I, kh, kw) of a registered CNN with its default weights."""
-    import torch
-
-    model = ui.get_model(name, "default", "default")
-    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
-    return conv.weight.detach().cpu().numpy().astype(np.float64), model.weights_info.source, model.weights_info.trained
+    return ops.busiest_spot(_x, n)
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
@@ -61,34 +34,6 @@ def conv_view(input_key: str, channel: str, scale: float, kernel_bytes: bytes, k
     fig = plots.conv_input_output(_x * np.float32(scale), out, labels[0], labels[1], channel, (0.0, scale),
                                   crop_box=crop)
     return out, fig
-
-
-def stepper(key: str, n: int, shape: tuple[int, int], label: str) -> int:
-    """Prev / Next buttons and a slider over n positions in reading order; returns the position."""
-    if n <= 1:
-        st.caption("There is only one output position here.")
-        return 0
-    st.session_state[key] = int(min(max(st.session_state.get(key, 0), 0), n - 1))
-
-    def move(d: int) -> None:
-        st.session_state[key] = int(min(max(st.session_state[key] + d, 0), n - 1))
-
-    b1, b2, s = st.columns([1, 1, 8], vertical_alignment="bottom")
-    b1.button("◀ Prev", key=f"{key}_prev", on_click=move, args=(-1,), width="stretch",
-              disabled=st.session_state[key] == 0)
-    b2.button("Next ▶", key=f"{key}_next", on_click=move, args=(1,), width="stretch",
-              disabled=st.session_state[key] == n - 1)
-    s.slider(f"{label} (reading order, {shape[0]} rows × {shape[1]} columns)", 0, n - 1, key=key)
-    return st.session_state[key]
-
-
-def grid_frame(a: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame([[ops.fmt(v) for v in row] for row in a], columns=[f"c{j + 1}" for j in range(a.shape[1])])
-
-
-def edit_grid(a: np.ndarray, key: str) -> pd.DataFrame:
-    cols = {f"c{j + 1}": st.column_config.TextColumn(f"{j + 1}", width="small") for j in range(a.shape[1])}
-    return st.data_editor(grid_frame(a), key=key, hide_index=True, num_rows="fixed", column_config=cols)
 
 
 st.title("Convolution playground")
@@ -104,9 +49,9 @@ with col_in:
     if got is None:
         st.stop()
     img, input_key = got
-    channel_name = st.radio("Channel", list(CHANNELS), horizontal=True, key="conv_channel")
+    channel_name = ui.scene(st.radio, "Channel", list(CHANNELS), horizontal=True, key="conv_channel")
     channel = CHANNELS[channel_name]
-    scale_name = st.radio("Pixel values", ["0 to 1", "0 to 255"], horizontal=True, key="conv_scale",
+    scale_name = ui.scene(st.radio, "Pixel values", ["0 to 1", "0 to 255"], horizontal=True, key="conv_scale",
                           help="0 to 255 gives whole numbers in the step-through, as in hand calculations.")
     scale = 255.0 if scale_name == "0 to 255" else 1.0
     x, work_note = working_image(input_key, channel, img.rgb)
@@ -117,17 +62,20 @@ with col_in:
 kernel = None
 with col_k:
     st.subheader("Kernel")
-    ksrc = st.radio("Kernel from", ["Preset", "Your own grid", "Learned filter"], horizontal=True, key="conv_ksrc")
+    ksrc = ui.scene(st.radio, "Kernel from", ["Preset", "Your own grid", "Learned filter"], horizontal=True,
+                    key="conv_ksrc")
     ktitle = ""
     if ksrc == "Preset":
-        pname = st.selectbox("Preset", list(ops.PRESETS), index=1, key="conv_preset")
+        st.session_state.setdefault("conv_preset", list(ops.PRESETS)[1])
+        pname = ui.scene(st.selectbox, "Preset", list(ops.PRESETS), key="conv_preset")
         preset = ops.PRESETS[pname]
         kernel, ktitle = preset.weights, pname
         st.caption(preset.meaning)
     elif ksrc == "Your own grid":
         a, b = st.columns(2)
-        ksize = a.radio("Size", [3, 5], horizontal=True, format_func=lambda k: f"{k}×{k}", key="conv_ksize")
-        start = b.selectbox("Start from", list(ops.PRESETS), index=1, key="conv_kstart")
+        ksize = ui.scene(a.radio, "Size k (k×k)", [3, 5], horizontal=True, key="conv_ksize")
+        st.session_state.setdefault("conv_kstart", list(ops.PRESETS)[1])
+        start = ui.scene(b.selectbox, "Start from", list(ops.PRESETS), key="conv_kstart")
         seed = np.zeros((ksize, ksize))
         o = (ksize - 3) // 2
         seed[o : o + 3, o : o + 3] = ops.PRESETS[start].weights
@@ -138,35 +86,7 @@ with col_k:
         except InputError as e:
             st.error(str(e))
     else:
-        cnns = list_models("cnn")
-        mname = st.selectbox("Model", cnns, index=cnns.index("lenet5") if "lenet5" in cnns else 0, key="conv_model")
-        try:
-            with st.spinner(f"Loading {mname}..."):
-                wts, source, trained = first_conv(mname)
-        except Exception as e:  # a model that cannot be loaded must not take the page down
-            st.error(f"Could not load {mname}'s first layer: {e}")
-            wts = None
-        if wts is not None:
-            o, i_ch, kh_, kw_ = wts.shape
-            f = st.slider(f"Filter (of {o} in the first layer)", 0, o - 1, 0, key=f"conv_filter_{mname}")
-            w = wts[f]
-            if i_ch == 1:
-                kernel, how = w[0], "one input channel"
-            elif channel == "gray":
-                kernel, how = w.sum(0), "red + green + blue slices added: what it does to a grey image"
-            else:
-                kernel, how = w[["red", "green", "blue"].index(channel)], f"its {channel} slice"
-            ktitle = f"{mname} filter {f} ({kh_}×{kw_})"
-            if trained:
-                st.caption(f"Learned weights: {source}. Kernel = {how}. The network saw normalised pixels; "
-                           "here it runs on raw ones, so only the pattern, not the scale, carries over.")
-            else:
-                st.warning(f"**Untrained**: {mname} has {source}, so this filter is random numbers, not a learned "
-                           "pattern. lenet5 ships trained weights.")
-                st.caption(f"Kernel = {how}.")
-            with st.expander(f"All {o} first-layer filters"):
-                st.plotly_chart(plots.filter_grid(wts.astype(np.float32), f"{mname}: first layer"),
-                                width="stretch", key="conv_allfilters")
+        kernel, ktitle = learned_kernel(channel)
     if kernel is not None:
         st.plotly_chart(plots.kernel_figure(kernel, ktitle, height=260 if kernel.shape[0] <= 5 else 360),
                         width="stretch", key="conv_kernel_fig")
@@ -174,13 +94,13 @@ with col_k:
 # --- 3. hyper-parameters -----------------------------------------------------------------------------
 with col_h:
     st.subheader("Settings")
-    stride = st.slider("Stride", 1, 4, 1, key="conv_stride")
-    pad_opt = st.select_slider("Padding", ["0", "1", "2", "3", "same"], value="0", key="conv_pad",
-                               help="Zeros added around the border. 'same' pads so that stride 1 keeps the size.")
+    stride = ui.scene(st.slider, "Stride", 1, 4, 1, key="conv_stride")
+    pad_opt = ui.scene(st.select_slider, "Padding", ["0", "1", "2", "3", "same"], value="0", key="conv_pad",
+                       help="Zeros added around the border. 'same' pads so that stride 1 keeps the size.")
     padding = pad_opt if pad_opt == "same" else int(pad_opt)
-    dilation = st.slider("Dilation", 1, 3, 1, key="conv_dilation", help="Spacing between the kernel's taps.")
-    bias = st.number_input("Bias", -1000.0, 1000.0, 0.0, 0.1, key="conv_bias", format="%g")
-    relu = st.toggle("ReLU after (negatives → 0)", key="conv_relu")
+    dilation = ui.scene(st.slider, "Dilation", 1, 3, 1, key="conv_dilation", help="Spacing between the kernel's taps.")
+    bias = ui.scene(st.number_input, "Bias", -1000.0, 1000.0, 0.0, 0.1, key="conv_bias", format="%g")
+    relu = ui.scene(st.toggle, "ReLU after (negatives → 0)", key="conv_relu")
 
 if kernel is None:
     st.info("Choose a kernel to see the convolution.")
@@ -192,15 +112,8 @@ sh, sw = ops.conv_output_size(H, W, kh, kw, stride, padding, dilation)
 
 st.divider()
 st.markdown(f"#### Output size = {sh.symbolic.replace('H', 'input')}")
-def _size_line(axis: ops.AxisSize) -> str:
-    # A size of 0 or less means the (dilated) kernel does not fit: say so instead of "= -8".
-    if axis.value > 0:
-        return axis.formula
-    return axis.formula.rsplit("=", 1)[0] + "= <b>nothing</b>: the kernel does not fit"
-
-
 st.markdown(
-    f"<div style='font-size:1.35rem; line-height:1.9'>height: {_size_line(sh)}<br>width: &nbsp;{_size_line(sw)}</div>",
+    f"<div style='font-size:1.35rem; line-height:1.9'>height: {ops.size_line(sh)}<br>width: &nbsp;{ops.size_line(sw)}</div>",
     unsafe_allow_html=True)
 pads = ops.pad_amounts(H, kh, stride, padding, dilation) + ops.pad_amounts(W, kw, stride, padding, dilation)
 st.caption(f"input {H}×{W}, kernel k = {kh}, stride s = {stride}, dilation d = {dilation}, padding p = "
@@ -210,11 +123,13 @@ st.caption(f"input {H}×{W}, kernel k = {kh}, stride s = {stride}, dilation d = 
 # the step-through crop (chosen below, drawn on the input above)
 n_crop = st.session_state.get("conv_crop", 8)
 n_crop = min(n_crop, H, W)
+if st.session_state.get("conv_crop_for") not in (None, input_key + channel):  # a new image: find its busiest spot
+    st.session_state.pop("conv_top", None), st.session_state.pop("conv_left", None)
+st.session_state["conv_crop_for"] = input_key + channel
 top0, left0 = busiest_spot(input_key + channel, x, n_crop)
-top_key, left_key = f"conv_top_{input_key}", f"conv_left_{input_key}"
-st.session_state[top_key] = int(min(st.session_state.get(top_key, top0), H - n_crop))
-st.session_state[left_key] = int(min(st.session_state.get(left_key, left0), W - n_crop))
-top, left = st.session_state[top_key], st.session_state[left_key]
+ui.clamp_state("conv_top", 0, H - n_crop, top0)
+ui.clamp_state("conv_left", 0, W - n_crop, left0)
+top, left = st.session_state["conv_top"], st.session_state["conv_left"]
 
 out = None
 try:
@@ -236,12 +151,13 @@ if out is not None:
 st.divider()
 st.subheader("Step through one window")
 c1, c2, c3 = st.columns(3)
-n_crop = c1.slider("Crop size", 6, 10, 8, key="conv_crop", help="A small piece of the image, so every number is readable.")
+n_crop = ui.scene(c1.slider, "Crop size", 6, 10, 8, key="conv_crop",
+                  help="A small piece of the image, so every number is readable.")
 n_crop = min(n_crop, H, W)
 if H > n_crop:
-    top = c2.slider("Crop top row", 0, H - n_crop, key=top_key)
+    top = ui.scene(c2.slider, "Crop top row", 0, H - n_crop, key="conv_top")
 if W > n_crop:
-    left = c3.slider("Crop left column", 0, W - n_crop, key=left_key)
+    left = ui.scene(c3.slider, "Crop left column", 0, W - n_crop, key="conv_left")
 top, left = min(top, H - n_crop), min(left, W - n_crop)
 crop = x[top : top + n_crop, left : left + n_crop].astype(np.float64) * scale
 try:
@@ -266,9 +182,9 @@ st.divider()
 st.subheader("Pooling")
 p1, p2, p3 = st.columns([1.4, 1, 1])
 sources = ["Lecture example (4×4)", "The image", "The convolution output"]
-psrc = p1.radio("Pool what", sources, horizontal=True, key="pool_src")
-window = p2.slider("Window", 2, 4, 2, key="pool_window")
-pstride = p3.slider("Stride", 1, 4, 2, key="pool_stride", help="Stride = window: the windows tile without overlap.")
+psrc = ui.scene(p1.radio, "Pool what", sources, horizontal=True, key="pool_src")
+window = ui.scene(p2.slider, "Window", 2, 4, 2, key="pool_window")
+pstride = ui.scene(p3.slider, "Stride", 1, 4, 2, key="pool_stride", help="Stride = window: the windows tile without overlap.")
 
 pcol_a, pcol_b = st.columns([1, 1.4], gap="large")
 if psrc == sources[0]:

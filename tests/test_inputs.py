@@ -129,3 +129,16 @@ def test_prepare_digit_gives_28x28(step_image):
     x, shown, notes = prepare_image(load_image(png_bytes(step_image)), DIGITS_PRE)
     assert x.shape == (1, 28, 28) and shown.shape == (28, 28)
     assert x.min() == pytest.approx(-1.0)  # black background after (x - 0.5) / 0.5
+
+
+def test_image_channel_picks_a_channel_and_downscales_with_a_note():
+    from nnviz.inputs import image_channel
+
+    rgb = np.zeros((10, 20, 3), np.float32)
+    rgb[..., 0] = 1.0  # pure red
+    red, note = image_channel(rgb, "red", 64)
+    assert note is None and red.shape == (10, 20) and red.min() == 1.0
+    gray, _ = image_channel(rgb, "gray", 64)
+    np.testing.assert_allclose(gray, 0.299, rtol=1e-6)  # ITU-R 601 luma of red
+    small, note = image_channel(rgb, "blue", 10)
+    assert small.shape == (5, 10) and note == "computed on the image downscaled from 20×10 to 10×5"

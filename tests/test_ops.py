@@ -219,3 +219,19 @@ def test_presets_have_names_meanings_and_expected_behaviour():
 def test_fmt_is_short():
     assert [ops.fmt(v) for v in (3.0, -0.0, 0.12345, 12.345, 123.45, float("nan"))] == [
         "3", "0", "0.12", "12.3", "123", "–"]
+
+
+def test_size_line_says_when_the_kernel_does_not_fit():
+    fits = ops.axis_size(8, 3)
+    assert ops.size_line(fits) == fits.formula and fits.formula.endswith("= 6")
+    too_big = ops.axis_size(4, 5, dilation=3)
+    assert too_big.value <= 0 and ops.size_line(too_big).endswith("the kernel does not fit")
+
+
+def test_busiest_spot_centres_the_crop_on_the_edge():
+    x = np.zeros((64, 64), np.float32)
+    x[:, 40:] = 1.0  # one vertical edge between columns 39 and 40
+    top, left = ops.busiest_spot(x, 8)
+    assert left <= 39 < left + 8  # the edge is inside the crop
+    assert (top, left) == (12, 35)  # first strongest pixel inside the 16-px margin, crop centred on it
+    assert ops.busiest_spot(np.zeros((6, 6)), 4) == (0, 0)  # small image: no margin, clipped

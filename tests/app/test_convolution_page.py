@@ -1,23 +1,17 @@
 """The convolution playground under AppTest: widgets change what is shown, bad input is a sentence."""
 import json
-from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from tests.app.conftest import open_link, open_page, scene_link, titles
 from tests.conftest import png_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/convolution.py"
 
 
 def run_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE)
 
 
 def io_titles(at: AppTest) -> list[str]:
@@ -138,3 +132,27 @@ def test_upload_and_colour_channel():
     assert io_titles(at)[0] == "input: red channel<br>48×64 (height × width)"
     at.file_uploader(key="conv_img_upload").upload("bad.png", b"not an image", "image/png").run()
     assert not at.exception and "bad.png" in at.error[0].value
+
+
+def test_a_link_reproduces_the_convolution_and_pooling_view():
+    at = run_page()
+    at.radio(key="conv_channel").set_value("Red").run()
+    at.selectbox(key="conv_preset").set_value("Gaussian blur").run()
+    at.slider(key="conv_stride").set_value(2).run()
+    at.select_slider(key="conv_pad").set_value("same").run()
+    at.toggle(key="conv_relu").set_value(True).run()
+    at.button(key="conv_pos_next").click().run()
+    at.radio(key="pool_src").set_value("The image").run()
+    at.slider(key="pool_window").set_value(3).run()
+    link = scene_link(at)
+    assert link["conv_stride"] == "2" and link["conv_pad"] == "same" and link["conv_pos"] == "1"
+    student = open_link(PAGE, link)
+    assert scene_link(student) == link
+    assert titles(student) == titles(at) and formula(student) == formula(at)
+
+
+def test_every_setting_widget_is_in_the_scene():
+    at = run_page()
+    unbound = [w.key for kind in ("selectbox", "radio", "slider", "select_slider", "number_input", "toggle")
+               for w in at.get(kind) if not w.proto.query_param_key]
+    assert unbound == []

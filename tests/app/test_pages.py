@@ -1,39 +1,25 @@
 """Every page runs under AppTest; key widgets change what is shown; views never re-run the model."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnviz.capture import forwards_run
-from tests.app.conftest import open_link, scene_link
+from tests.app.conftest import ROOT, TIMEOUT, figures, open_link, open_page, scene_link, titles
 from tests.conftest import png_bytes
 
-TIMEOUT = 120
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_page(page: str) -> AppTest:
+    return open_page(page) if page != "pages/home.py" else _home()
+
+
+def _home() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.run()
-    if page != "pages/home.py":
-        at.switch_page(page)
-        at.run()
     assert not at.exception, at.exception
     return at
-
-
-def figures(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def titles(at: AppTest) -> list[str]:
-    out = []
-    for f in figures(at):
-        t = f.get("layout", {}).get("title", {})
-        out.append(t.get("text", "") if isinstance(t, dict) else str(t))
-    return out
 
 
 def test_home_lists_every_model():

@@ -1,4 +1,6 @@
 """The convolution playground in a real browser: it draws, reacts to a setting, and never shows a traceback."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -28,3 +30,20 @@ def test_convolution_page_draws_and_reacts(page, app_url, shots):
     assert page.locator(".js-plotly-plot .hm").count() + page.locator(".js-plotly-plot image").count() >= 8
     no_exceptions(page)
     page.screenshot(path=str(shots / "convolution_sobel_step.png"), full_page=True)
+
+
+def test_the_url_carries_the_view_to_a_student(page, app_url, context):
+    open_page(page, f"{app_url}/convolution", 3000)
+    page.get_by_role("combobox", name="Preset", exact=True).click()
+    page.get_by_role("option", name="Sobel x").first.click()
+    settle(page)
+    page.get_by_role("button", name="Next ▶").first.click()
+    settle(page)
+    expect(page).to_have_url(re.compile(r"conv_preset=Sobel(\+|%20)x"))
+    expect(page).to_have_url(re.compile(r"conv_pos=1"))
+    student = context.new_page()  # a student opening the shared link
+    open_page(student, page.url, 3000)
+    charts_drawn(student, 6)
+    expect(student.get_by_text("output: Sobel x").first).to_be_visible()
+    expect(student.get_by_text("output cell (0, 1)").first).to_be_visible()
+    no_exceptions(student)
