@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .analysis.series import naive_rmse, rmse
+from .loop import fit, random_windows
 from .models import get_spec
 from .models.recurrent import SERIES_CONFIG, TORCH_CELLS, SeriesLSTM
 from .types import WeightsInfo
@@ -76,27 +77,22 @@ def fit_series(
     mean, std = float(v[:n_train].mean()), float(v[:n_train].std()) or 1.0  # training part only: no peeking
     fast.mean.fill_(mean)
     fast.std.fill_(std)
-    train = fast.normalise(v[:n_train])  # (n_train,)
+    train = fast.normalise(v[:n_train])[:, None]  # (n_train, 1)
     window = min(WINDOW, n_train - 1)
     opt = torch.optim.Adam(fast.parameters(), lr=LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
-    t0 = time.time()
-    losses = []
-    fast.train()
-    for step in range(steps):
-        starts = torch.randint(0, n_train - window, (BATCH,), generator=g)
-        win = torch.stack([train[s : s + window + 1] for s in starts.tolist()])[..., None]  # (B, W+1, 1)
-        loss = F.mse_loss(fast(win[:, :-1]), win[:, 1:])  # predict every next value in the window
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(fast.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
+
+    def on_step(step: int, losses: list[float], _elapsed: float) -> None:
         if progress is not None and (step % 10 == 9 or step == steps - 1):
             progress(step + 1, steps, losses[-1])
-        if seconds is not None and time.time() - t0 > seconds:
-            break
+
+    t0 = time.time()
+    losses = fit(
+        fast,
+        lambda _: random_windows(train, BATCH, window + 1, g, last=True),  # (B, W+1, 1)
+        lambda m, win: F.mse_loss(m(win[:, :-1]), win[:, 1:]),  # predict every next value in the window
+        opt, steps, sched=sched, clip=1.0, seconds=seconds, on_step=on_step,
+    )
 
     model = _to_step_loop(fast, hidden, num_layers)
     model.spec = IN_APP_SPEC

@@ -1,6 +1,6 @@
 """Train the character-level LSTM and plain RNN on Python standard-library source, seeded.
 
-    python -m nnviz.training.char_lm [--model lstm|rnn|both] [--steps 2000] [--out nnviz/weights]
+    python -m nnviz.training.char_lm [--model lstm|rnn|both] [--steps 2000] [--out nnviz/weights] [--check]
 
 Corpus: a fixed, sorted list of ~1 MB of stdlib modules (no tests, no site-packages) from
 `sysconfig.get_paths()["stdlib"]`, and a disjoint list of modules held out for validation. Both
@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..models.recurrent import CHAR_CONFIG, TORCH_CELLS, VOCAB, CharLM, encode_text
 from . import common
@@ -74,7 +73,8 @@ def bits_per_char(model: CharLM, ids: np.ndarray, seq: int = EVAL_SEQ, batch: in
 
 
 def train(cell: str = "lstm", steps: int = STEPS, seed: int = SEED, out: Path | None = None,
-          batch: int = BATCH, seq: int = SEQ, eval_chars: int | None = None, log=print) -> dict:
+          batch: int = BATCH, seq: int = SEQ, eval_chars: int | None = None, log=print,
+          argv: list[str] | None = None) -> dict:
     """Train one model; returns the recorded result (and saves <out>/char_<cell>.safetensors)."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
@@ -86,23 +86,15 @@ def train(cell: str = "lstm", steps: int = STEPS, seed: int = SEED, out: Path | 
     model = fast_twin(CharLM(cell, VOCAB, **CHAR_CONFIG))
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
-    losses = []
-    t0 = time.time()
-    model.train()
-    for step in range(steps):
-        starts = torch.randint(0, len(data) - seq - 1, (batch,), generator=g)
-        win = torch.stack([data[s : s + seq + 1] for s in starts.tolist()])  # (B, seq+1)
-        logits = model(win[:, :-1])  # (B, seq, V)
-        loss = F.cross_entropy(logits.flatten(0, 1), win[:, 1:].flatten())
-        opt.zero_grad()
-        loss.backward()
-        # Clipping keeps the plain RNN's occasional exploding gradients from wrecking a step.
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(loss.item() / math.log(2))
+
+    def report(step: int, losses: list[float], elapsed: float) -> None:
         if step % 200 == 199 or step == steps - 1:
-            log(f"{cell} step {step + 1}/{steps}: batch bits/char {np.mean(losses[-50:]):.3f} ({time.time() - t0:.0f} s)")
+            log(f"{cell} step {step + 1}/{steps}: batch bits/char {np.mean(losses[-50:]) / math.log(2):.3f} ({elapsed:.0f} s)")
+
+    t0 = time.time()
+    losses = common.fit(model, lambda _: common.random_windows(data, batch, seq + 1, g),  # (B, seq+1)
+                        common.next_char_loss, opt, steps, sched=sched, clip=1.0, on_step=report)
+    losses = [x / math.log(2) for x in losses]  # bits per character
     seconds = time.time() - t0
 
     n_train = TRAIN_EVAL_CHARS if eval_chars is None else eval_chars
@@ -114,7 +106,7 @@ def train(cell: str = "lstm", steps: int = STEPS, seed: int = SEED, out: Path | 
         "train_bpc": round(bits_per_char(model, train_ids[: n_train + 1]), 4),
         "val_bpc": round(bits_per_char(model, val_ids[: n_val + 1]), 4),
         "first_batch_bpc": round(losses[0], 4), "last_batch_bpc": round(losses[-1], 4),
-        "seconds": round(seconds, 1), "torch": torch.__version__,
+        "seconds": round(seconds, 1), **common.run_record(argv, read_corpus(TRAIN_FILES)),
         "train_files": list(TRAIN_FILES), "val_files": list(VAL_FILES), "vocab": VOCAB,
         "command": f"python -m nnviz.training.char_lm --model {cell} --steps {steps} --seed {seed} --batch {batch} --seq {seq}",
     }
@@ -134,12 +126,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--seq", type=int, default=SEQ)
     ap.add_argument("--eval-chars", type=int, default=None, help="evaluate on fewer characters (quick runs)")
     ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
+    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped files")
     a = ap.parse_args(argv)
-    results = []
-    for cell in (("lstm", "rnn") if a.model == "both" else (a.model,)):
-        r = train(cell, a.steps, a.seed, a.out, a.batch, a.seq, a.eval_chars)
-        results.append(r)
-        print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "train_files", "val_files", "vocab")}, indent=2))
+    results, ok = [], True
+    with common.output_dir(a.out, a.check) as out:
+        for cell in (("lstm", "rnn") if a.model == "both" else (a.model,)):
+            r = train(cell, a.steps, a.seed, out, a.batch, a.seq, a.eval_chars, argv=argv)
+            results.append(r)
+            print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "train_files", "val_files", "vocab")}, indent=2))
+            ok = ok and (not a.check or common.check(f"char_{cell}.safetensors", out))
+    if not ok:
+        raise SystemExit(1)
     return results
 
 

@@ -1,6 +1,6 @@
 """Train the LSTM forecaster on yearly sunspot numbers (samples/sunspots.csv), seeded.
 
-    python -m nnviz.training.forecast [--steps 100] [--out nnviz/weights]
+    python -m nnviz.training.forecast [--steps 100] [--out nnviz/weights] [--check]
     python -m nnviz.training.forecast --validate   # how STEPS was chosen, test years untouched
 
 The model predicts next year's number from the years read so far. Years up to TEST_START - 1
@@ -26,7 +26,7 @@ from . import common
 VALIDATE_START = 1900
 VALIDATE_STEPS = (100, 200, 300, 400)
 
-def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, log=print) -> dict:
+def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, log=print, argv: list[str] | None = None) -> dict:
     torch.set_num_threads(1)
     years, values = load_sunspots()
     n_train = int(np.searchsorted(years, TEST_START))
@@ -34,7 +34,7 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, log=pri
     result = {
         "model": "sunspots_lstm", "data": SUNSPOTS_CSV, "train_years": f"{years[0]}-{years[n_train - 1]}",
         "test_years": f"{years[n_train]}-{years[-1]}", **SERIES_CONFIG, "window": WINDOW, "batch": BATCH,
-        "lr": LR, **{k: v for k, v in rep.items() if k != "losses"}, "torch": torch.__version__,
+        "lr": LR, **{k: v for k, v in rep.items() if k != "losses"}, **common.run_record(argv),
         "command": f"python -m nnviz.training.forecast --steps {steps} --seed {seed}",
     }
     log(f"sunspots: test RMSE {result['test_rmse']} vs last-value baseline {result['naive_test_rmse']} "
@@ -65,12 +65,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
+    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     ap.add_argument("--validate", action="store_true", help="print the step-count validation table and exit")
     a = ap.parse_args(argv)
     if a.validate:
         return validate()
-    r = train(a.steps, a.seed, a.out)
-    print(json.dumps({k: v for k, v in r.items() if k != "losses"}, indent=2))
+    with common.output_dir(a.out, a.check) as out:
+        r = train(a.steps, a.seed, out, argv=argv)
+        print(json.dumps({k: v for k, v in r.items() if k != "losses"}, indent=2))
+        if a.check and not common.check("sunspots_lstm.safetensors", out):
+            raise SystemExit(1)
     return r
 
 

@@ -1,6 +1,6 @@
 """Train LeNet-5 on scikit-learn's bundled handwritten digits (offline), seeded.
 
-    python -m nnviz.training.lenet_digits [--epochs 40] [--out nnviz/weights]
+    python -m nnviz.training.lenet_digits [--epochs 40] [--out nnviz/weights] [--check]
 
 Digits (8x8, 1,797 images) go through the same `digit_to_28` framing the app applies to user
 input, so a drawn or uploaded digit looks to the model like its training data. A stratified
@@ -22,6 +22,7 @@ from ..models.cnn import DIGITS_PRE, LeNet5
 from . import common
 
 SEED = 0
+BATCH = 64
 
 
 def digits_dataset(seed: int = SEED):
@@ -69,44 +70,57 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float((model(x).argmax(1) == y).float().mean())
 
 
-def train(epochs: int = 40, seed: int = SEED, out: Path | None = None, log=print) -> dict:
+def train(epochs: int = 40, seed: int = SEED, out: Path | None = None, log=print, argv: list[str] | None = None) -> dict:
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(seed)
     xtr, ytr, xte, yte = digits_dataset(seed)
     model = LeNet5()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))  # stepped once an epoch
+    per_epoch = -(-len(xtr) // BATCH)
+    perm = torch.empty(0, dtype=torch.long)
+
+    def next_batch(step: int):
+        nonlocal perm
+        if step % per_epoch == 0:  # a new epoch: a new order of the training digits
+            perm = torch.randperm(len(xtr), generator=g)
+        idx = perm[step % per_epoch * BATCH : (step % per_epoch + 1) * BATCH]
+        return augment(xtr[idx], g), ytr[idx]
+
+    def end_of_epoch(step: int, losses: list[float], _elapsed: float) -> None:
+        ep, i = divmod(step, per_epoch)
+        if i == per_epoch - 1:
+            sched.step()
+            if ep % 10 == 9 or ep == epochs - 1:
+                log(f"epoch {ep + 1}: loss {losses[-1]:.4f}, test accuracy {accuracy(model, xte, yte):.4f}")
+
     t0 = time.time()
-    for ep in range(epochs):
-        model.train()
-        perm = torch.randperm(len(xtr), generator=g)
-        for i in range(0, len(xtr), 64):
-            idx = perm[i : i + 64]
-            loss = F.cross_entropy(model(augment(xtr[idx], g)), ytr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        sched.step()
-        if ep % 10 == 9 or ep == epochs - 1:
-            log(f"epoch {ep + 1}: loss {loss.item():.4f}, test accuracy {accuracy(model, xte, yte):.4f}")
+    losses = common.fit(model, next_batch, lambda m, b: F.cross_entropy(m(b[0]), b[1]), opt, epochs * per_epoch,
+                        clip=None, on_step=end_of_epoch)
     result = {
         "seed": seed, "epochs": epochs, "train_size": len(xtr), "test_size": len(xte),
         "test_accuracy": round(accuracy(model, xte, yte), 4), "seconds": round(time.time() - t0, 1),
-        "final_loss": round(loss.item(), 4),
+        "final_loss": round(losses[-1], 4), **common.run_record(argv),
     }
     if out is not None:
         common.save_weights(model, out / "lenet5.safetensors", result)
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
-    a = ap.parse_args()
-    print(json.dumps(train(a.epochs, a.seed, a.out), indent=2))
+    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
+    a = ap.parse_args(argv)
+    with common.output_dir(a.out, a.check) as out:
+        r = train(a.epochs, a.seed, out, argv=argv)
+        print(json.dumps(r, indent=2))
+        if a.check and not common.check("lenet5.safetensors", out):
+            raise SystemExit(1)
+    return r
 
 
 if __name__ == "__main__":

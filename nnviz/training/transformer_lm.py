@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..models.charvocab import VOCAB, encode_text
 from ..models.gpt import CharGPT, GPTConfig
@@ -40,15 +39,11 @@ def bits_per_char(model: CharGPT, ids: np.ndarray, batch: int = 64) -> float:
 
 def lr_at(step: int, steps: int, lr: float = LR) -> float:
     """Linear warmup, then cosine decay to lr / 10 (nanoGPT's schedule)."""
-    warm = min(WARMUP, max(1, steps // 10))
-    if step < warm:
-        return lr * (step + 1) / warm
-    t = (step - warm) / max(1, steps - warm)
-    return lr / 10 + 0.5 * (lr - lr / 10) * (1 + math.cos(math.pi * t))
+    return common.warmup_cosine(step, steps, lr, lr / 10, WARMUP)
 
 
 def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: int = BATCH,
-          lr: float = LR, eval_chars: int | None = None, log=print) -> dict:
+          lr: float = LR, eval_chars: int | None = None, log=print, argv: list[str] | None = None) -> dict:
     """Train char_gpt; returns the recorded result (and saves <out>/char_gpt.safetensors)."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
@@ -65,23 +60,16 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=lr, betas=(0.9, 0.99))
-    losses = []
-    t0 = time.time()
-    model.train()
-    for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, steps, lr)
-        starts = torch.randint(0, len(data) - seq - 1, (batch,), generator=g)
-        win = torch.stack([data[s : s + seq + 1] for s in starts.tolist()])  # (B, seq+1)
-        logits = model(win[:, :-1])  # (B, seq, V)
-        loss = F.cross_entropy(logits.flatten(0, 1), win[:, 1:].flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item() / math.log(2))
+
+    def report(step: int, losses: list[float], elapsed: float) -> None:
         if step % 100 == 99 or step == steps - 1:
-            log(f"char_gpt step {step + 1}/{steps}: batch bits/char {np.mean(losses[-50:]):.3f} ({time.time() - t0:.0f} s)")
+            log(f"char_gpt step {step + 1}/{steps}: batch bits/char {np.mean(losses[-50:]) / math.log(2):.3f} ({elapsed:.0f} s)")
+
+    t0 = time.time()
+    losses = common.fit(model, lambda _: common.random_windows(data, batch, seq + 1, g),  # (B, seq+1)
+                        common.next_char_loss, opt, steps, lr_at=lambda step: lr_at(step, steps, lr), clip=1.0,
+                        on_step=report)
+    losses = [x / math.log(2) for x in losses]  # bits per character
     seconds = time.time() - t0
 
     n_train = TRAIN_EVAL_CHARS if eval_chars is None else eval_chars
@@ -94,7 +82,7 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
         "train_bpc": round(bits_per_char(model, train_ids[: n_train + 1]), 4),
         "val_bpc": round(bits_per_char(model, val_ids[: n_val + 1]), 4),
         "first_batch_bpc": round(losses[0], 4), "last_batch_bpc": round(losses[-1], 4),
-        "seconds": round(seconds, 1), "torch": torch.__version__,
+        "seconds": round(seconds, 1), **common.run_record(argv, read_corpus(TRAIN_FILES)),
         "train_files": list(TRAIN_FILES), "val_files": list(VAL_FILES),
         "command": f"python -m nnviz.training.transformer_lm --steps {steps} --seed {seed} --batch {batch} --lr {lr}",
     }
@@ -113,9 +101,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--eval-chars", type=int, default=None, help="evaluate on fewer characters (quick runs)")
     ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
+    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     a = ap.parse_args(argv)
-    r = train(a.steps, a.seed, a.out, a.batch, a.lr, a.eval_chars)
-    print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "train_files", "val_files")}, indent=2))
+    with common.output_dir(a.out, a.check) as out:
+        r = train(a.steps, a.seed, out, a.batch, a.lr, a.eval_chars, argv=argv)
+        print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "train_files", "val_files")}, indent=2))
+        if a.check and not common.check("char_gpt.safetensors", out):
+            raise SystemExit(1)
     return r
 
 

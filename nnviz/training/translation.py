@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import random
 import time
 from dataclasses import asdict
@@ -141,15 +140,11 @@ def exact_match(model: DateTranslator, pairs: list[tuple[str, str]], batch: int 
 
 
 def lr_at(step: int, steps: int) -> float:
-    warm = min(WARMUP, max(1, steps // 10))
-    if step < warm:
-        return LR * (step + 1) / warm
-    t = (step - warm) / max(1, steps - warm)
-    return MIN_LR + 0.5 * (LR - MIN_LR) * (1 + math.cos(math.pi * t))
+    return common.warmup_cosine(step, steps, LR, MIN_LR, WARMUP)
 
 
 def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: int = BATCH,
-          heldout_n: int = HELDOUT_N, log=print) -> dict:
+          heldout_n: int = HELDOUT_N, log=print, argv: list[str] | None = None) -> dict:
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -157,22 +152,19 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
     model = DateTranslator(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
     heldout = heldout_set(heldout_n)
-    losses = []
-    t0 = time.time()
-    for step in range(steps):
-        model.train()
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, steps)
-        src, tgt_in, tgt_out = batch_tensors([sample(rng) for _ in range(batch)], cfg)
-        logits = model(src, tgt_in)  # (B, 11, V_tgt)
-        loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=TGT_PAD)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
+
+    def loss_fn(m: DateTranslator, b) -> torch.Tensor:
+        src, tgt_in, tgt_out = b
+        logits = m(src, tgt_in)  # (B, 11, V_tgt)
+        return F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=TGT_PAD)
+
+    def report(step: int, losses: list[float], elapsed: float) -> None:
         if step % 250 == 249 or step == steps - 1:
-            log(f"date_translator step {step + 1}/{steps}: loss {sum(losses[-50:]) / len(losses[-50:]):.4f} ({time.time() - t0:.0f} s)")
+            log(f"date_translator step {step + 1}/{steps}: loss {sum(losses[-50:]) / len(losses[-50:]):.4f} ({elapsed:.0f} s)")
+
+    t0 = time.time()
+    losses = common.fit(model, lambda _: batch_tensors([sample(rng) for _ in range(batch)], cfg), loss_fn, opt, steps,
+                        lr_at=lambda step: lr_at(step, steps), clip=1.0, on_step=report)
     seconds = time.time() - t0
     rng_check = random.Random(seed + 1)  # fresh draws from the training dates, for comparison
     train_check = [sample(rng_check) for _ in range(heldout_n)]
@@ -183,7 +175,7 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
         "train_dates_exact_match": round(exact_match(model, train_check), 4),
         "heldout_n": heldout_n, "heldout_seed": HELDOUT_SEED, "formats": [f for f, _ in FORMATS],
         "first_loss": round(losses[0], 4), "last_loss": round(losses[-1], 4),
-        "seconds": round(seconds, 1), "torch": torch.__version__,
+        "seconds": round(seconds, 1), **common.run_record(argv),
         "command": f"python -m nnviz.training.translation --steps {steps} --seed {seed} --batch {batch}",
     }
     log(f"date_translator: held-out exact match {result['heldout_exact_match']:.4f} "
@@ -201,9 +193,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--heldout-n", type=int, default=HELDOUT_N, help="held-out pairs to score (fewer: quicker)")
     ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
+    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     a = ap.parse_args(argv)
-    r = train(a.steps, a.seed, a.out, a.batch, a.heldout_n)
-    print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "formats")}, indent=2))
+    with common.output_dir(a.out, a.check) as out:
+        r = train(a.steps, a.seed, out, a.batch, a.heldout_n, argv=argv)
+        print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "formats")}, indent=2))
+        if a.check and not common.check("date_translator.safetensors", out):
+            raise SystemExit(1)
     return r
 
 

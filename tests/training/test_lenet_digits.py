@@ -31,3 +31,11 @@ def test_digits_split_is_stratified_and_fixed():
     b = lenet_digits.digits_dataset()
     assert torch.equal(a[3], b[3]) and len(a[3]) == 360
     assert torch.bincount(a[3]).min() >= 35
+
+
+def test_retraining_reproduces_the_shipped_tensors_exactly(tmp_path):
+    from nnviz.training import common
+
+    res = lenet_digits.train(out=tmp_path, log=lambda *_: None, argv=["--out", str(tmp_path)])
+    assert common.same_tensors(tmp_path / "lenet5.safetensors", HERE / "lenet5.safetensors") == []
+    assert res["argv"].endswith(f"--out {tmp_path}") and res["torch"] == torch.__version__ and res["python"]

@@ -128,3 +128,20 @@ def test_shipped_forecaster_beats_the_last_value_baseline():
     assert float(m.mean) == pytest.approx(meta["mean"])  # the normalisation travels with the weights
     assert str(meta["test_rmse"]) in (HERE / "README.md").read_text()
     assert np.all(np.isfinite(m.forecast(values, 11)))
+
+
+def test_common_loop_pieces():
+    import torch
+
+    from nnviz.training import common
+
+    assert common.warmup_cosine(0, 100, 1.0, 0.1, 5) == pytest.approx(0.2)  # warmup: min(5, 100 // 10) = 5 steps
+    assert common.warmup_cosine(5, 100, 1.0, 0.1, 5) == pytest.approx(1.0)  # top of the cosine
+    assert common.warmup_cosine(100, 100, 1.0, 0.1, 5) == pytest.approx(0.1)  # floor at the end
+    data = torch.arange(10)
+    g = torch.Generator().manual_seed(0)
+    w = common.random_windows(data, 200, 4, g)
+    assert w.shape == (200, 4) and (w[:, 1:] - w[:, :-1] == 1).all() and w[:, -1].max() == 8  # never the last value
+    assert common.random_windows(data, 200, 4, g, last=True)[:, -1].max() == 9
+    rec = common.run_record(["--steps", "3"], "abc")
+    assert rec["argv"].endswith("--steps 3") and rec["corpus_sha256"].startswith("ba7816bf")  # sha256("abc")
