@@ -52,9 +52,10 @@ with right:
 # --- architecture and layer choice ---------------------------------------------------------------
 layers = [(n, a.module_type, a.shape) for n, a in trace.activations.items()]
 names = [n for n, _, _ in layers]
-if st.session_state.get("layer") not in names:  # a new model, or a link naming another model's layer
-    st.session_state["layer"] = next((n for n, t, _ in layers if t == "Conv2d"), names[0])
-layer = ui.scene(st.selectbox, "Layer", names, key="layer")
+if st.session_state.get("layer", names[0]) not in names:  # another model's layer
+    del st.session_state["layer"]
+first_conv = next((i for i, (_, t, _) in enumerate(layers) if t == "Conv2d"), 0)
+layer = ui.scene(st.selectbox, "Layer", names, index=first_conv, key="layer")
 act = trace[layer]
 st.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
 st.caption(f"**{layer}**: {act.module_type}, output {' × '.join(map(str, act.shape))}. Each bar is a layer's output size (log scale): blue convolution, light blue ReLU, orange pooling, "
@@ -113,9 +114,9 @@ def pool_tab() -> None:
     if not pools:
         st.info("This model has no pooling layers with spatial input.")
         return
-    if st.session_state.get("pool") not in pools:
-        st.session_state["pool"] = layer if layer in pools else pools[0]
-    pool = ui.scene(st.selectbox, "Pooling layer", pools, key="pool")
+    if st.session_state.get("pool", pools[0]) not in pools:  # another model's layer
+        del st.session_state["pool"]
+    pool = ui.scene(st.selectbox, "Pooling layer", pools, index=pools.index(layer) if layer in pools else 0, key="pool")
     p = trace[pool]
     ui.clamp_state("pool_ch", 0, p.output.shape[0] - 1, 0)
     pch = ui.scene(st.slider, "Channel", 0, p.output.shape[0] - 1, key="pool_ch")
@@ -141,9 +142,9 @@ def residual_tab() -> None:
     if not blocks:
         st.info("Residual blocks belong to ResNet: pick resnet18 in the sidebar.")
         return
-    if st.session_state.get("block") not in blocks:
-        st.session_state["block"] = layer if layer in blocks else blocks[0]
-    blk = ui.scene(st.selectbox, "Block", blocks, key="block")
+    if st.session_state.get("block", blocks[0]) not in blocks:
+        del st.session_state["block"]
+    blk = ui.scene(st.selectbox, "Block", blocks, index=blocks.index(layer) if layer in blocks else 0, key="block")
     bx = trace[blk].input
     fx = trace[f"{blk}.bn2"].output
     sc = trace[f"{blk}.downsample"].output if f"{blk}.downsample" in trace else bx

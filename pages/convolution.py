@@ -66,16 +66,14 @@ with col_k:
                     key="conv_ksrc")
     ktitle = ""
     if ksrc == "Preset":
-        st.session_state.setdefault("conv_preset", list(ops.PRESETS)[1])
-        pname = ui.scene(st.selectbox, "Preset", list(ops.PRESETS), key="conv_preset")
+        pname = ui.scene(st.selectbox, "Preset", list(ops.PRESETS), index=1, key="conv_preset")
         preset = ops.PRESETS[pname]
         kernel, ktitle = preset.weights, pname
         st.caption(preset.meaning)
     elif ksrc == "Your own grid":
         a, b = st.columns(2)
         ksize = ui.scene(a.radio, "Size k (k×k)", [3, 5], horizontal=True, key="conv_ksize")
-        st.session_state.setdefault("conv_kstart", list(ops.PRESETS)[1])
-        start = ui.scene(b.selectbox, "Start from", list(ops.PRESETS), key="conv_kstart")
+        start = ui.scene(b.selectbox, "Start from", list(ops.PRESETS), index=1, key="conv_kstart")
         seed = np.zeros((ksize, ksize))
         o = (ksize - 3) // 2
         seed[o : o + 3, o : o + 3] = ops.PRESETS[start].weights

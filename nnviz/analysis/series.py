@@ -1,5 +1,8 @@
-"""Evaluating a forecast: errors, the naive baselines, and x-axis labels past the end. Numpy only."""
+"""Evaluating a forecast: errors, the naive baselines, the scores a view shows, and x-axis labels
+past the end. Numpy only."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,3 +38,31 @@ def extend_index(index: list, steps: int) -> list:
         return [str(np.datetime64(o, "D")) for o in out]
     out = d[-1] + (np.arange(1, steps + 1) * gap).astype("timedelta64[s]")
     return [str(o).replace("T00:00:00", "").replace("T", " ") for o in out]
+
+
+@dataclass
+class ForecastScores:
+    """A forecaster against the last-value baseline on the held-out part values[n_train:]."""
+
+    held_out: int  # values after n_train
+    one_step: float  # RMSE of the one-step-ahead predictions over the held-out part
+    naive: float  # RMSE of "the next value is the last one" over the same targets
+    steps: int  # backtest steps compared (capped by the held-out length)
+    backtest: float  # RMSE of a forecast made at n_train without seeing the held-out values
+    backtest_naive: float  # RMSE of repeating values[n_train - 1] for those steps
+
+
+def forecast_scores(values, predictions, backtest, n_train: int) -> ForecastScores:
+    """values (T,); predictions (T,) with predictions[t] the forecast of values[t+1]; backtest
+    (N,) the forecast of values[n_train:n_train+N] made after reading values[:n_train]."""
+    v = np.asarray(values, np.float64)
+    held = v[n_train:]
+    n = min(len(backtest), len(held))
+    return ForecastScores(
+        held_out=len(held),
+        one_step=rmse(np.asarray(predictions)[n_train - 1 : -1], held),
+        naive=naive_rmse(v, n_train),
+        steps=n,
+        backtest=rmse(np.asarray(backtest)[:n], held[:n]),
+        backtest_naive=rmse(np.full(n, v[n_train - 1]), held[:n]),
+    )

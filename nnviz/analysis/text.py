@@ -1,4 +1,5 @@
-"""Small analyses of recorded states: text patterns a unit might track, and "Find units".
+"""Small analyses of recorded states: text patterns a unit might track, "Find units", and
+gradients through time summarised for the Why-LSTMs view.
 
 Pure numpy (no torch, no streamlit). A pattern is one number per character of a text, computed
 from the characters alone; `find_units` ranks a layer's units by how well their activation over
@@ -159,3 +160,25 @@ def bits_per_char(logits: np.ndarray, tokens: list[str], labels: tuple[str, ...]
     z = z - z.max(1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(1, keepdims=True))
     return float(-logp[np.arange(len(nxt)), nxt].mean() / np.log(2))
+
+
+def context_window(length: int, pos: int, before: int = 120, after: int = 40) -> tuple[int, int]:
+    """[lo, hi): the characters shown around position `pos` of a text of `length` characters,
+    `before` characters before it and `after` - 1 after it."""
+    return max(0, pos - before), min(length, pos + after)
+
+
+def steps_back(norms: np.ndarray, ks=(10, 50, 100, 200)) -> dict[int, float]:
+    """Gradient norms (T,) relative to the last step, k steps back: norms[T-1-k] / norms[-1] for
+    each k < T (NaN when the last norm is 0)."""
+    g = np.asarray(norms, np.float64)
+    T = len(g)
+    return {k: float(g[T - 1 - k] / g[-1]) if g[-1] > 0 else float("nan") for k in ks if k < T}
+
+
+def log_relative(norms: np.ndarray, floor: float = 1e-20) -> np.ndarray:
+    """(T,) log10(norms / norms[-1]), never below log10(floor): exact zeros (gradients below
+    float32's range) land on the floor."""
+    g = np.asarray(norms, np.float64)
+    rel = np.where(g > 0, g / max(float(g[-1]), 1e-300), 0.0)
+    return np.log10(np.maximum(rel, floor))

@@ -168,6 +168,15 @@ def text_html(
     return f'<div style="{box}">{"".join(out)}</div>{legend}'
 
 
+def continuation_html(prompt: str, new: str, colour: str) -> str:
+    """A sampled continuation: the prompt in grey, then the model's new text in its colour (bold).
+    Safe for st.html: both are escaped."""
+    return (f'<div style="font-family:{MONO};font-size:18px;white-space:pre-wrap;'
+            f'border:1px solid #ccc;border-radius:6px;padding:10px;line-height:1.4;">'
+            f'<span style="color:#888">{html.escape(prompt)}</span>'
+            f'<span style="color:{colour};font-weight:bold">{html.escape(new)}</span></div>')
+
+
 def unit_ranking(scores: list[tuple[int, float]], title: str | None = None, selected: int | None = None) -> go.Figure:
     """Find units: the best units for a pattern as bars of their correlation r, strongest on top
     (red: rises with the pattern, blue: falls with it)."""

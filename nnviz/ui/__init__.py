@@ -39,13 +39,21 @@ URL_TEXT_MAX = 400  # characters of typed text a link carries; longer text stays
 
 
 def scene(widget, label: str, *args, key: str, url: bool = True, **kwargs):
-    """Draw `widget` (st.slider, st.selectbox, st.sidebar.radio, ...) as part of the page's scene."""
+    """Draw `widget` (st.slider, st.selectbox, st.sidebar.radio, ...) as part of the page's scene.
+
+    Give a fixed default as the widget's own value/index, not through st.session_state: Streamlit
+    leaves a value equal to the widget's default out of the URL, so a default the widget does not
+    know would replace that value when a student opens the link."""
     return widget(label, *args, key=key, bind="query-params" if url else None, persist_state="session", **kwargs)
 
 
-def scene_text(widget, label: str, *args, key: str, **kwargs) -> str:
-    """A text widget in the scene: in the URL while the text is short enough to share as a link."""
-    short = len(str(st.session_state.get(key, kwargs.get("value", "")))) <= URL_TEXT_MAX
+def scene_text(widget, label: str, *args, key: str, default: str = "", **kwargs) -> str:
+    """A text widget in the scene, starting from `default`: in the URL while the text is short
+    enough to share as a link (longer text stays in the session). On a session's first run the
+    text is the link's, if it carries one."""
+    if key not in st.session_state:
+        st.session_state[key] = st.query_params.get(key, default)
+    short = len(str(st.session_state[key])) <= URL_TEXT_MAX
     return scene(widget, label, *args, key=key, url=short, **kwargs)
 
 
@@ -111,9 +119,8 @@ def input_key(kind: str, data: str | bytes | np.ndarray | list[int]) -> str:
 def model_picker(family: str, key: str = "model", default: str | None = None) -> str:
     """A sidebar choice among the registry's models of `family` (part of the scene)."""
     names = list_models(family)
-    st.session_state.setdefault(key, default if default in names else names[0])
     return scene(
-        st.sidebar.selectbox, "Model", names, key=key,
+        st.sidebar.selectbox, "Model", names, index=names.index(default) if default in names else 0, key=key,
         help="\n\n".join(f"**{n}**: {get_spec(n).description}" for n in names),
     )
 

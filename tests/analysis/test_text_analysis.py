@@ -77,3 +77,22 @@ def test_bits_per_char_from_logits():
     bpc = A.bits_per_char(logits, ["a", "b", "a"], labels)  # P(b|a)=0.8, P(a|b)=0.5
     assert bpc == pytest.approx((-np.log2(0.8) - np.log2(0.5)) / 2)
     assert np.isnan(A.bits_per_char(logits[:1], ["a"], labels))
+
+
+def test_context_window_around_a_position():
+    assert A.text.context_window(300, 200) == (80, 240)
+    assert A.text.context_window(10, 3) == (0, 10)
+    assert A.text.context_window(50, 49, before=5, after=2) == (44, 50)
+
+
+def test_steps_back_is_relative_to_the_last_step_and_only_reaches_back_inside_the_text():
+    g = np.arange(1, 13, dtype=np.float32)  # T = 12
+    assert A.text.steps_back(g) == {10: pytest.approx(2 / 12)}  # 50, 100 and 200 are before the text
+    assert A.text.steps_back(g, (1, 3)) == {1: pytest.approx(11 / 12), 3: pytest.approx(9 / 12)}
+    assert np.isnan(A.text.steps_back(np.array([1.0, 2.0, 0.0]), (1,))[1])  # nothing to compare with
+
+
+def test_log_relative_puts_exact_zeros_on_the_floor():
+    np.testing.assert_allclose(A.text.log_relative(np.array([0.0, 1e-3, 0.1, 1.0])), [-20, -3, -1, 0])
+    np.testing.assert_allclose(A.text.log_relative(np.array([1e-30, 4.0, 2.0])), [-20, np.log10(2), 0])
+    np.testing.assert_allclose(A.text.log_relative(np.array([0.0, 0.5]), floor=1e-5), [-5, 0])

@@ -75,9 +75,22 @@ def _url_value(w) -> str:
     return str(v)
 
 
+def _is_default(w) -> bool:
+    """Streamlit leaves a value equal to the widget's own default out of the URL."""
+    p, v = w.proto, w.value
+    if w.type in ("selectbox", "radio"):
+        return bool(p.options) and p.HasField("default") and list(p.options)[p.default] == _url_value(w)
+    if w.type == "select_slider":
+        return [list(p.options)[int(i)] for i in p.default] == [_url_value(w)]
+    if w.type == "slider":
+        return [float(x) for x in p.default] == [float(v)]
+    return p.default == v
+
+
 def scene_link(at: AppTest) -> dict[str, str]:
-    """The query parameters of the current view, as the browser puts them in the URL."""
-    return {k: _url_value(w) for k, w in bound_widgets(at).items()}
+    """The query parameters of the current view as the browser shows them: every bound widget's
+    value, except those equal to the widget's default (Streamlit leaves them out of the URL)."""
+    return {k: _url_value(w) for k, w in bound_widgets(at).items() if not _is_default(w)}
 
 
 def open_link(page: str, link: dict[str, str]) -> AppTest:

@@ -1,4 +1,6 @@
-"""/recurrent in the real app: type text, switch views, upload a CSV, with screenshots."""
+"""/recurrent in the real app: type text, switch views, upload a CSV, open a shared link, with screenshots."""
+from urllib.parse import urlencode
+
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -16,12 +18,18 @@ def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
     expect(page.get_by_text("LSTM: cell state c, characters 0-79").first).to_be_visible()
     page.screenshot(path=str(shots / "recurrent_text.png"), full_page=True)
 
+    thumb = page.get_by_role("slider", name="After character")  # predict after the first character...
+    thumb.focus()
+    thumb.press("Home")
+    settle(page)
+    expect(page.get_by_text("LSTM: after 'd' (character 0)").first).to_be_visible()
     box = page.get_by_label("Text (up to 2,000 characters)")
     box.fill("if (a[0] == 'x'):\n    print(\"depth (one [two])\")\n")
     box.press("Control+Enter")
     settle(page)
     charts_drawn(page, 3)
     expect(page.get_by_text("characters 0-48 of 49").first).to_be_visible()  # the window shrinks to the text
+    expect(page.get_by_text("LSTM: after '↵' (character 48)").first).to_be_visible()  # ...a new text: after its last
     page.get_by_text("Compare both").click()
     settle(page)
     charts_drawn(page, 5)
@@ -32,7 +40,7 @@ def test_recurrent_text_view_typing_and_comparing(page, app_url, shots):
 
 
 def test_recurrent_series_and_why_views(page, app_url, shots):
-    open_page(page, f"{app_url}/recurrent?view=series", 2000)
+    open_page(page, f"{app_url}/recurrent?rnn_view=Time+series", 2000)
     charts_drawn(page)
     no_exceptions(page)
     expect(page.get_by_text("Naive: repeat the last value")).to_be_visible()
@@ -43,13 +51,13 @@ def test_recurrent_series_and_why_views(page, app_url, shots):
     settle(page)
     charts_drawn(page)
     no_exceptions(page)
-    assert "view=why" in page.url
+    assert "rnn_view=Why+LSTMs" in page.url
     expect(page.get_by_text("below float32's smallest number").first).to_be_visible()
     page.screenshot(path=str(shots / "recurrent_why.png"), full_page=True)
 
 
 def test_recurrent_upload_trains_in_the_app(page, app_url, shots):
-    open_page(page, f"{app_url}/recurrent?view=series", 2000)
+    open_page(page, f"{app_url}/recurrent?rnn_view=Time+series", 2000)
     page.get_by_text("Upload a CSV").click()
     settle(page)
     rows = ["Date,Close"] + [f"2021-{1 + i // 28:02d}-{1 + i % 28:02d},\"{1000 + 300 * np.sin(i / 8) + i:,.2f}\""
@@ -69,3 +77,25 @@ def test_recurrent_upload_trains_in_the_app(page, app_url, shots):
     settle(page)
     no_exceptions(page)
     assert "no column of numbers" in page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+
+
+def test_recurrent_link_rebuilds_the_view_and_it_survives_another_page(page, app_url, shots):
+    link = {"rnn_text": "def f(a):\n    return [a, (a, 'b')]\n", "rnn_kind": "forget gate f (how much to keep)",
+            "rnn_width": "30", "rnn_unit": "7", "rnn_pattern": "inside quotes"}
+    open_page(page, f"{app_url}/recurrent?{urlencode(link)}")
+    charts_drawn(page, 3)
+    no_exceptions(page)
+    title = "LSTM: forget gate f (how much to keep), characters 0-29 of 35"
+    expect(page.get_by_text(title).first).to_be_visible()
+    expect(page.get_by_text("Colour: forget gate f (how much to keep) of unit 7.")).to_be_visible()
+    page.screenshot(path=str(shots / "recurrent_link.png"), full_page=True)
+
+    page.get_by_role("link", name="CNN explorer").click()
+    settle(page)
+    assert "rnn_width" not in page.url  # another page's URL carries only its own scene
+    page.get_by_role("link", name="RNN & LSTM explorer").click()
+    settle(page)
+    charts_drawn(page, 3)
+    no_exceptions(page)
+    expect(page.get_by_text(title).first).to_be_visible()
+    assert "rnn_width=30" in page.url and "rnn_unit=7" in page.url

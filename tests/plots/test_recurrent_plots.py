@@ -64,6 +64,12 @@ def test_text_html_colours_each_character_and_escapes_it():
     assert plain.count("outline:3px") == 1 and '<span title="1">b</span>' in plain
 
 
+def test_continuation_html_greys_the_prompt_colours_the_new_text_and_escapes_both():
+    out = R.continuation_html("a<b", "c&d\n", "#d62728")
+    assert out.startswith(f'<div style="font-family:{R.MONO};font-size:18px;white-space:pre-wrap;')
+    assert '<span style="color:#888">a&lt;b</span><span style="color:#d62728;font-weight:bold">c&amp;d\n</span></div>' in out
+    assert "a<b" not in out
+
 def test_unit_ranking_bars():
     fig = plots.unit_ranking([(7, 0.9), (3, -0.5), (1, 0.2)], "best", selected=3)
     bar = fig.data[0]
