@@ -7,6 +7,7 @@ No streamlit, no torch. Bad user input raises `InputError` with one sentence.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -207,6 +208,71 @@ def conv_step(image: np.ndarray, kernel: np.ndarray, i: int, j: int, stride: int
     if relu:
         value = max(value, 0.0)
     return ConvStep(i, j, rows, cols, patch, mask[np.ix_(rows, cols)], products, total, float(bias), float(value))
+
+
+@dataclass(frozen=True)
+class StepRegion:
+    """A piece of the padded input around a crop, and the output cells it fully determines.
+
+    The step-through works on this piece, not on the crop padded with zeros: inside the image a
+    window's neighbours are the real pixels, and grey zeros appear only where the image really ends."""
+
+    padded: np.ndarray  # (R, C) padded input rows/cols [origin * stride, ...): real pixels, zeros only as padding
+    mask: np.ndarray  # (R, C) True on padding cells
+    out: np.ndarray  # (oh, ow) = the full output's cells [origin[0]:, origin[1]:] of this size, exactly
+    origin: tuple[int, int]  # the full output's (row, col) of out[0, 0]
+    image_origin: tuple[int, int]  # the image's (row, col) of padded[0, 0] (negative on top/left padding)
+    stride: int
+    dilation: int
+    bias: float
+    relu: bool
+
+    def step(self, kernel: np.ndarray, i: int, j: int) -> ConvStep:
+        """Output cell out[i, j] (the full output's origin + (i, j)) worked out by hand."""
+        st = conv_step(self.padded, kernel, i, j, self.stride, 0, self.dilation, self.bias, self.relu)
+        return dataclasses.replace(st, is_pad=self.mask[np.ix_(st.rows, st.cols)])
+
+
+def step_region(image: np.ndarray, kernel: np.ndarray, top: int, left: int, n: int, stride: int = 1,
+                padding: Padding = 0, dilation: int = 1, bias: float = 0.0, relu: bool = False) -> StepRegion:
+    """The output cells whose windows start near the n×n crop at (top, left) of `image`: output
+    row o covers padded rows o·s ... o·s + span - 1, i.e. image rows from o·s - pad_top; the region
+    takes the outputs from ⌊top / s⌋ on, as many as the crop holds (⌈n / s⌉), and the padded rows
+    their windows read."""
+    k = np.asarray(kernel, dtype=np.float64)
+    kh, kw = k.shape
+    xp, mask, (pt, _, pl, _) = pad_image(np.asarray(image, np.float64), kh, kw, stride, padding, dilation)
+    full = conv_output_size(*np.asarray(image).shape, kh, kw, stride, padding, dilation)
+    if full[0].value < 1 or full[1].value < 1:
+        raise InputError(_no_fit_message(kh, kw, dilation, xp.shape))
+
+    def axis(start: int, n_out: int, k_: int) -> tuple[int, int, slice]:
+        o0 = min(max(start // stride, 0), n_out - 1)
+        count = min(n_out - o0, max(1, -(-n // stride)))
+        return o0, count, slice(o0 * stride, (o0 + count - 1) * stride + span(k_, dilation))
+
+    r0, rn, rows = axis(top, full[0].value, kh)
+    c0, cn, cols = axis(left, full[1].value, kw)
+    piece = xp[rows, cols]
+    out = conv2d(piece, k, stride, 0, dilation, bias, relu)  # (rn, cn)
+    return StepRegion(piece, mask[rows, cols], out, (r0, c0), (rows.start - pt, cols.start - pl),
+                      stride, dilation, float(bias), bool(relu))
+
+
+def sum_texts(terms: np.ndarray, total: float, max_decimals: int = 3) -> tuple[list[str], str, bool]:
+    """The terms of a sum and its total as text, with the fewest decimals (at least those `fmt`
+    uses, at most `max_decimals`) at which the rounded terms add up to the rounded total.
+    Returns (terms, total, adds_up): when no such precision exists, adds_up is False and the
+    caller writes "≈" instead of "=", so nothing on screen claims a sum that does not hold."""
+    terms = np.asarray(terms, dtype=np.float64).ravel()
+    start = min(max((len(fmt(v).split(".")[1]) if "." in fmt(v) else 0) for v in [*terms, total]), max_decimals)
+    adds_up = False
+    for d in range(start, max_decimals + 1):
+        if round(float(np.round(terms, d).sum()), d) == round(total, d):
+            adds_up = True
+            break
+    d = d if adds_up else start
+    return [f"{v:.{d}f}" for v in terms], f"{total:.{d}f}", adds_up
 
 
 # --- pooling --------------------------------------------------------------------------------------

@@ -27,12 +27,11 @@ def busiest_spot(input_key: str, _x: np.ndarray, n: int) -> tuple[int, int]:
 @st.cache_resource(show_spinner=False, max_entries=6)
 def conv_view(input_key: str, channel: str, scale: float, kernel_bytes: bytes, kshape: tuple[int, int],
               stride: int, padding, dilation: int, bias: float, relu: bool, labels: tuple[str, str],
-              _x: np.ndarray, crop: tuple[int, int, int]):
+              _x: np.ndarray, crop: tuple[int, int, int, int]):
     """The output and its input/output figure. Cached: moving the step-through does not redo it."""
     kernel = np.frombuffer(kernel_bytes, np.float64).reshape(kshape)
-    out = ops.conv2d(_x * np.float32(scale), kernel, stride, padding, dilation, bias, relu)
-    fig = plots.conv_input_output(_x * np.float32(scale), out, labels[0], labels[1], channel, (0.0, scale),
-                                  crop_box=crop)
+    out = ops.conv2d(_x, kernel, stride, padding, dilation, bias, relu)
+    fig = plots.conv_input_output(_x, out, labels[0], labels[1], channel, (0.0, scale), crop_box=crop)
     return out, fig
 
 
@@ -55,6 +54,8 @@ with col_in:
                           help="0 to 255 gives whole numbers in the step-through, as in hand calculations.")
     scale = 255.0 if scale_name == "0 to 255" else 1.0
     x, work_note = working_image(input_key, channel, img.rgb)
+    if scale == 255.0:  # whole numbers, as promised: the pixel values of an 8-bit image
+        x = np.rint(x * np.float32(255.0))
     for n in img.notes + ([work_note] if work_note else []):
         st.caption(f"ℹ️ {n}")
 
@@ -116,7 +117,9 @@ st.markdown(
 pads = ops.pad_amounts(H, kh, stride, padding, dilation) + ops.pad_amounts(W, kw, stride, padding, dilation)
 st.caption(f"input {H}×{W}, kernel k = {kh}, stride s = {stride}, dilation d = {dilation}, padding p = "
            + (f"{pads[0]}" if len(set(pads)) == 1 else f"{pads[0]} top, {pads[1]} bottom, {pads[2]} left, {pads[3]} right")
-           + (" ('same': keeps ⌈size / stride⌉)" if padding == "same" else ""))
+           + (" ('same': keeps ⌈size / stride⌉)" if padding == "same" else "")
+           + (". PyTorch's conv2d refuses padding='same' with a stride above 1; this is TensorFlow's rule "
+              "(the odd pixel of padding goes to the bottom and right)" if padding == "same" and stride > 1 else ""))
 
 # the step-through crop (chosen below, drawn on the input above)
 n_crop = st.session_state.get("conv_crop", 8)
@@ -129,13 +132,14 @@ ui.clamp_state("conv_top", 0, H - n_crop, top0)
 ui.clamp_state("conv_left", 0, W - n_crop, left0)
 top, left = st.session_state["conv_top"], st.session_state["conv_left"]
 
-out = None
+out = region = None
 try:
+    region = ops.step_region(x, kernel, top, left, n_crop, stride, padding, dilation, bias, relu)
     in_label = f"input: {channel_name.lower()}" + (" channel" if channel != "gray" else "")
     out_label = f"output: {ktitle}" + (" + ReLU" if relu else "")
     out, io_fig = conv_view(input_key, channel, scale, np.ascontiguousarray(kernel, np.float64).tobytes(),
                             kernel.shape, stride, padding, dilation, float(bias), relu, (in_label, out_label), x,
-                            (top, left, n_crop))
+                            (*region.image_origin, *region.padded.shape))
 except InputError as e:
     st.error(str(e))
 if out is not None:
@@ -143,7 +147,7 @@ if out is not None:
         st.info(f"The stride ({stride}) is larger than the image, so only one window fits per row and column.")
     st.plotly_chart(io_fig, width="stretch", key="conv_io")
     st.caption("Output colours: white is exactly 0, red positive, blue negative, on a scale symmetric around 0. "
-               f"The orange square on the input is the {n_crop}×{n_crop} crop stepped through below.")
+               "The orange box on the input is the part the step-through below reads.")
 
 # --- 4. step-through ----------------------------------------------------------------------------------
 st.divider()
@@ -157,23 +161,24 @@ if H > n_crop:
 if W > n_crop:
     left = ui.scene(c3.slider, "Crop left column", 0, W - n_crop, key="conv_left")
 top, left = min(top, H - n_crop), min(left, W - n_crop)
-crop = x[top : top + n_crop, left : left + n_crop].astype(np.float64) * scale
-try:
-    crop_out = ops.conv2d(crop, kernel, stride, padding, dilation, bias, relu)
+try:  # the crop's real neighbours, padded only where the image really ends
+    region = ops.step_region(x, kernel, top, left, n_crop, stride, padding, dilation, bias, relu)
 except InputError as e:
     st.info(f"Step-through: {e}")
-    crop_out = None
-if crop_out is not None:
-    oh, ow = crop_out.shape
+    region = None
+if region is not None:
+    oh, ow = region.out.shape
     pos = stepper("conv_pos", oh * ow, (oh, ow), "Output position")
     i, j = divmod(pos, ow)
-    step = ops.conv_step(crop, kernel, i, j, stride, padding, dilation, bias, relu)
-    padded, mask, _ = ops.pad_image(crop, kh, kw, stride, padding, dilation)
+    (r0, c0), (ir, ic) = region.origin, region.image_origin
     st.plotly_chart(
-        plots.conv_step_figure(padded, mask, kernel, step, crop_out, relu, (0.0, scale),
-                               title=f"Crop rows {top}–{top + n_crop - 1}, columns {left}–{left + n_crop - 1}: "
-                                     f"output cell ({i}, {j})"),
+        plots.conv_step_figure(region.padded, region.mask, kernel, region.step(kernel, i, j), region.out, relu,
+                               (0.0, scale), origin=region.origin,
+                               title=f"Input rows {ir}–{ir + region.padded.shape[0] - 1}, columns {ic}–"
+                                     f"{ic + region.padded.shape[1] - 1}: output cell ({r0 + i}, {c0 + j})"),
         width="stretch", key="conv_step")
+    if min(ir, ic) < 0 or ir + region.padded.shape[0] > H or ic + region.padded.shape[1] > W:
+        st.caption("Rows or columns outside the image (below 0 or past its size) are the padding.")
 
 # --- 5. pooling ---------------------------------------------------------------------------------------
 st.divider()
@@ -196,7 +201,7 @@ if psrc == sources[0]:
             st.stop()
     p_label = "the 4×4 example"
 elif psrc == sources[1]:
-    px, p_label = x.astype(np.float64) * scale, f"the image ({channel_name.lower()})"
+    px, p_label = x.astype(np.float64), f"the image ({channel_name.lower()})"
 else:
     if out is None:
         st.info("The convolution above has no output yet, so there is nothing to pool: fix its settings first.")

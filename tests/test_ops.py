@@ -235,3 +235,42 @@ def test_busiest_spot_centres_the_crop_on_the_edge():
     assert left <= 39 < left + 8  # the edge is inside the crop
     assert (top, left) == (12, 35)  # first strongest pixel inside the 16-px margin, crop centred on it
     assert ops.busiest_spot(np.zeros((6, 6)), 4) == (0, 0)  # small image: no margin, clipped
+
+
+def test_step_region_reads_the_real_neighbours_and_equals_the_full_output():
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 20))
+    k = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
+    full = ops.conv2d(x, k, 1, 1)
+    inner = ops.step_region(x, k, 5, 7, 8, padding=1)
+    r0, c0 = inner.origin
+    np.testing.assert_array_equal(inner.out, full[r0 : r0 + 8, c0 : c0 + 8])
+    assert not inner.mask.any() and inner.image_origin == (r0 - 1, c0 - 1)  # real pixels only
+    step = inner.step(k, 0, 0)
+    assert step.value == full[r0, c0] and not step.is_pad.any()
+    # what padding the crop itself with zeros would have shown instead (the bug this replaces)
+    crop_padded = ops.conv2d(x[5:13, 7:15], k, 1, 1)
+    assert crop_padded[0, 0] != full[5, 7]
+    edge = ops.step_region(x, k, 0, 0, 8, padding=1)
+    assert edge.origin == (0, 0) and edge.mask[0].all() and edge.mask[:, 0].all() and not edge.mask[1:, 1:].any()
+    np.testing.assert_array_equal(edge.out, full[:8, :8])
+
+
+def test_step_region_with_stride_dilation_and_same_padding():
+    x = np.arange(30 * 30, dtype=np.float64).reshape(30, 30) % 7
+    k = np.ones((3, 3))
+    for stride, pad, dil in ((2, 1, 1), (2, "same", 1), (1, 0, 2), (3, 2, 2)):
+        full = ops.conv2d(x, k, stride, pad, dil)
+        reg = ops.step_region(x, k, 11, 4, 8, stride, pad, dil)
+        (r0, c0), (h, w) = reg.origin, reg.out.shape
+        np.testing.assert_array_equal(reg.out, full[r0 : r0 + h, c0 : c0 + w])
+        assert h == min(-(-8 // stride), full.shape[0] - r0)
+
+
+def test_sum_texts_add_up_as_shown_or_say_they_do_not():
+    terms, total, ok = ops.sum_texts([0.114, 0.114, 0.104], 0.332)  # at 2 decimals: 0.11+0.11+0.10 = 0.32
+    assert ok and terms == ["0.114", "0.114", "0.104"] and total == "0.332"
+    terms, total, ok = ops.sum_texts([1.0, 2.0, -3.0], 0.0)
+    assert ok and terms == ["1", "2", "-3"] and total == "0"
+    _, total, ok = ops.sum_texts([1 / 3] * 3, 1.0)  # 0.333 * 3 = 0.999: no precision up to 3 makes it add up
+    assert not ok and total == "1.00"

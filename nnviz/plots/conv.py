@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..ops import ConvStep, PoolStep, fmt
+from ..ops import ConvStep, PoolStep, fmt, sum_texts
 from .base import DIVERGING, FONT, base_layout, box_average, palette_indices, value_range
 from .cnn import encode_mosaic
 
@@ -87,10 +87,11 @@ def _pixel_ticks(n: int) -> dict:
 def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = "input",
                       output_label: str = "output", channel: str = "gray", input_range: tuple[float, float] = (0.0, 1.0),
                       title: str | None = None, height: int | None = None,
-                      crop_box: tuple[int, int, int] | None = None) -> go.Figure:
+                      crop_box: tuple[int, int, int, int] | None = None) -> go.Figure:
     """The input channel and the convolution output side by side, each with its dimensions and a
     colour bar; the output on a diverging scale centred at zero (white = 0, red > 0, blue < 0).
-    crop_box=(top, left, size) outlines a region of the input (the step-through crop)."""
+    crop_box=(top, left, height, width) outlines a region of the input (what the step-through
+    reads; parts outside the image are padding and are clipped to its edge)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
                         subplot_titles=[f"{input_label}<br>{_dims(image)}", f"{output_label}<br>{_dims(output)}"])
     in_scale = CHANNEL_SCALES.get(channel, CHANNEL_SCALES["gray"])
@@ -112,8 +113,10 @@ def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = 
                          title=dict(text="row" if i == 1 else None, standoff=4), tickfont=FONT, row=1, col=i,
                          **_pixel_ticks(a.shape[0]))
     if crop_box is not None:
-        t, l, n = crop_box
-        fig.add_shape(type="rect", xref="x", yref="y", x0=l - 0.5, x1=l + n - 0.5, y0=t - 0.5, y1=t + n - 0.5,
+        t, l, h, w = crop_box
+        t0, l0 = max(t, 0), max(l, 0)
+        t1, l1 = min(t + h, image.shape[0]), min(l + w, image.shape[1])
+        fig.add_shape(type="rect", xref="x", yref="y", x0=l0 - 0.5, x1=l1 - 0.5, y0=t0 - 0.5, y1=t1 - 0.5,
                       line=dict(color=WINDOW_COLOUR, width=3))
     fig.update_annotations(font=dict(size=18, color="#222222"))
     fig.update_layout(dragmode=False)
@@ -194,10 +197,11 @@ def _square_panels(fig: go.Figure, n: int) -> None:
 
 def conv_step_figure(padded: np.ndarray, pad_mask: np.ndarray, kernel: np.ndarray, step: ConvStep,
                      output: np.ndarray, relu: bool = False, input_range: tuple[float, float] | None = None,
-                     title: str | None = None, height: int = 560, width_px: int = 1150) -> go.Figure:
+                     title: str | None = None, height: int = 560, width_px: int = 1150,
+                     origin: tuple[int, int] = (0, 0)) -> go.Figure:
     """One output cell worked out by hand: the padded crop (padding grey) with the kernel's taps
     outlined, the kernel, the element-wise products, and the output grid filled up to this cell,
-    the sum landing in its (outlined) cell."""
+    the sum landing in its (outlined) cell. `origin` is the full output's index of output[0, 0]."""
     kh, kw = kernel.shape
     oh, ow = output.shape
     widths = np.array([padded.shape[1], max(kw, 3), max(kw, 3), max(ow, 3)], float)
@@ -208,7 +212,8 @@ def conv_step_figure(padded: np.ndarray, pad_mask: np.ndarray, kernel: np.ndarra
             else f"input crop: {padded.shape[0]}×{padded.shape[1]}<br>(no padding)",
             f"kernel {kh}×{kw}",
             "window × kernel<br>(element by element)",
-            f"output {oh}×{ow}<br>cell ({step.i}, {step.j}) = {fmt(step.value)}",
+            f"output cells ({origin[0]}, {origin[1]})–({origin[0] + oh - 1}, {origin[1] + ow - 1})<br>"
+            f"cell ({origin[0] + step.i}, {origin[1] + step.j}) = {fmt(step.value)}",
         ],
     )
     cell_px = width_px * 0.9 / widths.sum()  # roughly the same cell size in every panel
@@ -240,22 +245,34 @@ def conv_step_figure(padded: np.ndarray, pad_mask: np.ndarray, kernel: np.ndarra
     _box(fig, 1, 4, step.i, step.j, step.i, step.j, WINDOW_COLOUR, 5)
     _square_panels(fig, 4)
 
-    n = step.products.size
-    terms = " + ".join(fmt(v) if v >= 0 else f"({fmt(v)})" for v in step.products.ravel()) if n <= 9 else \
-        f"the {n} products"
-    eq = f"Σ {terms} = {fmt(step.total)}"
-    if step.bias:
-        eq += f"   + bias {fmt(step.bias)} = {fmt(step.total + step.bias)}"
-    if relu:
-        eq += f"   → ReLU → {fmt(step.value)}"
-    fig.add_annotation(text=eq, xref="paper", yref="paper", x=0.5, y=-0.02, yanchor="top", showarrow=False,
-                       font=dict(size=20, color="#222222"))
+    fig.add_annotation(text=equation(step, relu), xref="paper", yref="paper", x=0.5, y=-0.02, yanchor="top",
+                       showarrow=False, font=dict(size=20, color="#222222"))
     fig.update_annotations(font=dict(size=18, color="#222222"))
     fig.layout.annotations[-1].font.size = 20  # the equation
     fig.update_layout(dragmode=False)
     base_layout(fig, title, height)
     fig.update_layout(margin=dict(l=10, r=10, t=130 if title else 80, b=60))
     return fig
+
+
+def equation(step: ConvStep, relu: bool = False) -> str:
+    """Σ products = total (+ bias = ...) (→ ReLU → ...). Shown numbers add up as shown; where
+    rounding to at most 3 decimals cannot make them, the sign is "≈" and says the terms are rounded."""
+    n = step.products.size
+    if n <= 9:
+        texts, last, exact = sum_texts(step.products, step.total)
+        terms = " + ".join(t if not t.startswith("-") else f"({t})" for t in texts)
+    else:
+        terms, last, exact = f"the {n} products", fmt(step.total), True
+    eq = f"Σ {terms} {'=' if exact else '≈'} {last}"
+    if step.bias:
+        (_, b), last, exact_b = sum_texts([float(last), step.bias], float(last) + step.bias)
+        eq += f"   + bias {b} {'=' if exact_b else '≈'} {last}"
+    if relu:
+        eq += f"   → ReLU → {last if float(last) > 0 else '0'}"
+    if not exact:
+        eq += "   (terms rounded)"
+    return eq
 
 
 def kernel_figure(kernel: np.ndarray, title: str | None = None, height: int = 300) -> go.Figure:

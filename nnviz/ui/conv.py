@@ -32,7 +32,8 @@ def stepper(key: str, n: int, shape: tuple[int, int], label: str) -> int:
 def edit_grid(a: np.ndarray, key: str) -> pd.DataFrame:
     """An editable table of numbers (kept in the session by the editor itself, not in the URL)."""
     frame = pd.DataFrame([[ops.fmt(v) for v in row] for row in a], columns=[f"c{j + 1}" for j in range(a.shape[1])])
-    cols = {f"c{j + 1}": st.column_config.TextColumn(f"{j + 1}", width="small") for j in range(a.shape[1])}
+    # 0-based headers, like every row, column and cell number elsewhere on the page
+    cols = {f"c{j + 1}": st.column_config.TextColumn(f"{j}", width="small") for j in range(a.shape[1])}
     return st.data_editor(frame, key=key, hide_index=True, num_rows="fixed", column_config=cols)
 
 

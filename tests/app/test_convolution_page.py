@@ -1,5 +1,6 @@
 """The convolution playground under AppTest: widgets change what is shown, bad input is a sentence."""
 import json
+import re
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -74,22 +75,51 @@ def test_bad_grid_cell_shows_one_sentence_and_no_output():
     assert not at.error and io_titles(at)[1].startswith("output: your kernel")
 
 
-def test_step_through_moves_with_next_and_reports_what_does_not_fit():
+def _step_title(at) -> str:
+    return next(json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
+                if "output cell" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", {})))
+
+
+def test_step_through_moves_with_next_and_reads_the_real_neighbours():
     at = run_page()
     assert at.slider(key="conv_pos").value == 0
+    r0, c0 = map(int, re.search(r"output cell \((\d+), (\d+)\)", _step_title(at)).groups())
     at.button(key="conv_pos_next").click().run()
     at.button(key="conv_pos_next").click().run()
     assert at.slider(key="conv_pos").value == 2
-    step = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if "output cell" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", {})))
-    assert "output cell (0, 2)" in step["layout"]["title"]["text"]
-    # a 5x5 kernel with dilation 3 covers 13 pixels: more than a 6x6 crop
+    assert _step_title(at).endswith(f"output cell ({r0}, {c0 + 2})")  # numbered as in the whole output
+    # a 5x5 kernel with dilation 3 covers 13 pixels: more than a 6x6 crop, so the step-through reads
+    # the image around the crop (13 rows and columns of real pixels), not zeros
     at.radio(key="conv_ksrc").set_value("Your own grid").run()
     at.radio(key="conv_ksize").set_value(5).run()
     at.slider(key="conv_crop").set_value(6).run()
     at.slider(key="conv_dilation").set_value(3).run()
+    assert not at.exception and not at.info
+    rows = re.search(r"Input rows (-?\d+)–(-?\d+)", _step_title(at)).groups()
+    assert int(rows[1]) - int(rows[0]) + 1 >= 13
+
+
+def test_a_kernel_larger_than_the_image_says_it_does_not_fit():
+    at = run_page()
+    at.radio(key="conv_img_src").set_value("Upload").run()
+    at.file_uploader(key="conv_img_upload").upload("tiny.png", png_bytes(np.full((8, 8, 3), 128, np.uint8)),
+                                                  "image/png").run()
+    at.radio(key="conv_ksrc").set_value("Your own grid").run()
+    at.radio(key="conv_ksize").set_value(5).run()
+    at.slider(key="conv_dilation").set_value(3).run()
     assert not at.exception
-    assert any("does not fit in the 6×6 padded input" in i.value for i in at.info)
+    assert any("does not fit" in e.value for e in at.error)
+
+
+def test_0_to_255_shows_whole_pixel_values():
+    at = run_page()
+    at.radio(key="conv_scale").set_value("0 to 255").run()
+    step = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "output cell" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", {})))
+    eq = next(a["text"] for a in step["layout"]["annotations"] if a["text"].startswith("Σ"))
+    # the default kernel has whole weights, so whole pixels give whole products and a whole sum
+    assert at.selectbox(key="conv_preset").value == "Horizontal edge"
+    assert re.fullmatch(r"Σ [-\d() +]+ = -?\d+", eq), eq
 
 
 def test_learned_lenet_filter_and_untrained_label(tmp_path, monkeypatch):

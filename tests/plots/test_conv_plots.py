@@ -15,7 +15,7 @@ def decode(src: str) -> np.ndarray:
 def test_input_output_side_by_side_dims_and_zero_centred_colour_bar():
     x = np.random.default_rng(0).random((30, 40)).astype(np.float32)
     out = ops.conv2d(x, ops.PRESETS["Sobel x"].weights, stride=2)
-    fig = plots.conv_input_output(x, out, "input: grayscale", "output: Sobel x", crop_box=(2, 3, 8))
+    fig = plots.conv_input_output(x, out, "input: grayscale", "output: Sobel x", crop_box=(2, 3, 8, 8))
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["input: grayscale<br>30×40 (height × width)", "output: Sobel x<br>14×19 (height × width)"]
     images = [t for t in fig.data if t.type == "image"]
