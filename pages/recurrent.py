@@ -244,7 +244,7 @@ def series_view() -> None:
         future = rui.forecast(s.name, s.weights_key, key, steps, s.model, s.values)
         past = s.values[: s.n_train]
         backtest = rui.forecast(s.name, s.weights_key, ui.input_key("series", past), steps, s.model, past)
-    rui.forecast_metrics(analysis.series.forecast_scores(s.values, tr.output, backtest, s.n_train), steps)
+    rui.forecast_metrics(s.values, tr.output, backtest, s.n_train, steps)
     fig = plots.series_figure(s.index, s.values, tr.states(kind), kind, tr.output, s.n_train,
                               analysis.extend_index(s.index, steps), future, backtest,
                               f"{s.y_title}: forecast and the LSTM's {Q[kind][0]} underneath", s.y_title)

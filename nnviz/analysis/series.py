@@ -50,6 +50,8 @@ class ForecastScores:
     steps: int  # backtest steps compared (capped by the held-out length)
     backtest: float  # RMSE of a forecast made at n_train without seeing the held-out values
     backtest_naive: float  # RMSE of repeating values[n_train - 1] for those steps
+    season: int | None = None  # the training part's dominant period (season_length), if any
+    seasonal_naive: float | None = None  # RMSE of "the value one season ago" on the held-out part
 
 
 def forecast_scores(values, predictions, backtest, n_train: int) -> ForecastScores:
@@ -58,6 +60,7 @@ def forecast_scores(values, predictions, backtest, n_train: int) -> ForecastScor
     v = np.asarray(values, np.float64)
     held = v[n_train:]
     n = min(len(backtest), len(held))
+    m = season_length(v[:n_train])
     return ForecastScores(
         held_out=len(held),
         one_step=rmse(np.asarray(predictions)[n_train - 1 : -1], held),
@@ -65,4 +68,61 @@ def forecast_scores(values, predictions, backtest, n_train: int) -> ForecastScor
         steps=n,
         backtest=rmse(np.asarray(backtest)[:n], held[:n]),
         backtest_naive=rmse(np.full(n, v[n_train - 1]), held[:n]),
+        season=m,
+        seasonal_naive=None if m is None else seasonal_naive_rmse(v, n_train, m),
     )
+
+
+def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """(max_lag + 1,) sample autocorrelation of x at lags 0..max_lag (1.0 at lag 0; 0 for a constant)."""
+    x = np.asarray(x, np.float64) - np.mean(x)
+    denom = float(x @ x)
+    if denom == 0:
+        return np.r_[1.0, np.zeros(max_lag)]
+    return np.array([1.0] + [float(x[:-k] @ x[k:]) / denom for k in range(1, max_lag + 1)])
+
+
+SEASON_MIN_R = 0.3  # autocorrelation a repeating pattern needs before a view calls it a season
+
+
+def season_length(values, max_lag: int | None = None) -> int | None:
+    """The dominant period of a series, or None: the lag (2 or more) of the highest local peak of
+    the autocorrelation of its changes, if that peak reaches SEASON_MIN_R. Changes, not levels:
+    a trend or a random walk correlates with itself at every lag without repeating anything."""
+    d = np.diff(np.asarray(values, np.float64))
+    max_lag = min(max_lag or 400, len(d) // 3)
+    if max_lag < 3:
+        return None
+    r = autocorrelation(d, max_lag)
+    peaks = [k for k in range(2, max_lag) if r[k] >= r[k - 1] and r[k] >= r[k + 1] and r[k] >= SEASON_MIN_R]
+    return max(peaks, key=lambda k: r[k]) if peaks else None
+
+
+def seasonal_naive_rmse(values, start: int, m: int) -> float:
+    """RMSE of the seasonal-naive baseline (predict x_t = x_{t-m}) on targets values[start:]."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(np.sqrt(np.mean((v[start:] - v[start - m : len(v) - m]) ** 2)))
+
+
+def explain_forecast(values, n_train: int, sc: ForecastScores, window: int) -> list[str]:
+    """Sentences about why the model does as well as it does, computed from this series: a
+    random walk (changes that do not depend on the past), a season, a season longer than the
+    model's training windows, or a model that beats both baselines."""
+    v = np.asarray(values, np.float64)[:n_train]
+    r1 = float(autocorrelation(np.diff(v), 1)[1]) if len(v) > 3 else 0.0
+    out = []
+    if sc.season is not None:
+        out.append(f"The series repeats about every {sc.season} steps (its changes correlate at lag {sc.season}). "
+                   f"Repeating the value from {sc.season} steps earlier scores {sc.seasonal_naive:.3g}.")
+        if sc.season >= window:
+            out.append(f"The LSTM learned from windows of {window} steps, shorter than that season, so it "
+                       "cannot have learned the repeat.")
+    elif abs(r1) < 0.1:
+        out.append(f"The changes from one step to the next hardly depend on the previous change (lag-1 "
+                   f"autocorrelation {r1:+.2f}): like a random walk, the best guess is about where it was, "
+                   "which is what the naive forecast says.")
+    best_baseline = min(sc.naive, sc.seasonal_naive if sc.seasonal_naive is not None else np.inf)
+    if sc.one_step < best_baseline:
+        out.append(f"The LSTM beats {'both baselines' if sc.season is not None else 'the naive forecast'} one step "
+                   f"ahead ({sc.one_step:.3g} vs {best_baseline:.3g}): it found structure in the past values.")
+    return out

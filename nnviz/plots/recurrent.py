@@ -294,7 +294,8 @@ def gradient_decay(
     steps back t is, on a log scale. `relative` divides by each model's value at the last step.
 
     Exact zeros (the gradient fell below float32's smallest number, about 1e-45) cannot be drawn on
-    a log axis; they sit on a dotted floor line labelled as such instead of disappearing."""
+    a log axis; they sit on a dotted floor line, two decades below the lowest positive point, whose
+    label says it is a stand-in for 0 and not a value."""
     colours = {"LSTM": LSTM_COLOUR, "RNN": RNN_COLOUR}
     series = {}
     for name, g in norms.items():
@@ -314,7 +315,7 @@ def gradient_decay(
         y = np.where(g > 0, g, floor)
         fig.add_trace(go.Scatter(
             x=back, y=y, mode="lines", name=name, line=dict(color=colours.get(name), width=3),
-            customdata=np.c_[np.array(chars, dtype=object), np.where(g > 0, [f"{v:.2e}" for v in g], "0 (below 1e-45)")],
+            customdata=np.c_[np.array(chars, dtype=object), np.where(g > 0, [f"{v:.2e}" for v in g], "exactly 0 (float32 underflow)")],
             hovertemplate=f"{name}: %{{x}} steps back, character %{{customdata[0]}}: %{{customdata[1]}}<extra></extra>",
         ))
         zero = g == 0
@@ -324,7 +325,9 @@ def gradient_decay(
     if any_zero:  # (annotations on a log axis take log10(y))
         fig.add_hline(y=floor, line=dict(color="#555", dash="dot"))
         fig.add_annotation(x=1, xref="paper", y=math.log10(floor), yref="y", yanchor="bottom", xanchor="right",
-                           text="exactly 0: below float32's smallest number (~1e-45)", showarrow=False,
+                           text=f"× exactly 0 (float32 underflow): a log axis has no 0, so they sit on this "
+                                f"line, which is not their value ({floor:.0e} is just below the lowest point)",
+                           showarrow=False,
                            font=dict(size=16, color="#333"), bgcolor="rgba(255,255,255,0.8)")
     fig.update_yaxes(type="log", exponentformat="power", title="gradient norm" + (" (÷ last step)" if relative else ""))
     fig.update_xaxes(title="steps back from the last character", autorange="reversed")

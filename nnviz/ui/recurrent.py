@@ -63,23 +63,27 @@ def forecast(name: str, weights_key: str, input_key: str, steps: int, _model, _v
     return _model.forecast(_values, steps)
 
 
-def forecast_metrics(sc, steps: int) -> None:
-    """Four metrics from analysis.series.ForecastScores: the model against the naive last value,
-    one step ahead and `steps` ahead, and a sentence when the model loses."""
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("LSTM, one step ahead (RMSE)", f"{sc.one_step:.3g}", f"{sc.one_step - sc.naive:+.3g} vs naive",
-              delta_color="inverse", help=f"Root-mean-square error over the {sc.held_out} held-out steps, "
-                                          "each predicted after reading all earlier ones.")
-    m2.metric("Naive: repeat the last value", f"{sc.naive:.3g}")
+def forecast_metrics(values, predictions, backtest, n_train: int, steps: int) -> None:
+    """The model against the naive last value (and the seasonal-naive value when the series has a
+    season), one step ahead and `steps` ahead (analysis.series.forecast_scores), then what
+    analysis.series.explain_forecast says about this series."""
+    sc = analysis.series.forecast_scores(values, predictions, backtest, n_train)
+    notes = analysis.series.explain_forecast(values, n_train, sc, fc.WINDOW)
+    cols = st.columns(5 if sc.season is not None else 4)
+    cols[0].metric("LSTM, one step ahead (RMSE)", f"{sc.one_step:.3g}", f"{sc.one_step - sc.naive:+.3g} vs naive",
+                   delta_color="inverse", help=f"Root-mean-square error over the {sc.held_out} held-out steps, "
+                                               "each predicted after reading all earlier ones.")
+    cols[1].metric("Naive: repeat the last value", f"{sc.naive:.3g}")
     capped = f" (the held-out part has only {sc.held_out} steps)" if sc.steps < steps else ""
-    m3.metric(f"LSTM, {sc.steps} steps ahead (RMSE)", f"{sc.backtest:.3g}",
-              f"{sc.backtest - sc.backtest_naive:+.3g} vs naive", delta_color="inverse",
-              help="Forecast made at the start of the held-out part, feeding its own predictions back." + capped)
-    m4.metric(f"Naive, {sc.steps} steps ahead", f"{sc.backtest_naive:.3g}")
-    if sc.one_step >= sc.naive:
-        st.info("The LSTM does not beat repeating the last value here. Series that wander like a random walk "
-                "(most stock prices) give a model nothing to learn beyond 'about where it was yesterday': "
-                "that is a lesson about the data, not a bug.")
+    cols[2].metric(f"LSTM, {sc.steps} steps ahead (RMSE)", f"{sc.backtest:.3g}",
+                   f"{sc.backtest - sc.backtest_naive:+.3g} vs naive", delta_color="inverse",
+                   help="Forecast made at the start of the held-out part, feeding its own predictions back." + capped)
+    cols[3].metric(f"Naive, {sc.steps} steps ahead", f"{sc.backtest_naive:.3g}")
+    if sc.season is not None:
+        cols[4].metric(f"Seasonal naive: {sc.season} steps ago", f"{sc.seasonal_naive:.3g}",
+                       help="One step ahead: predict each value as the one a season earlier.")
+    if notes:
+        (st.info if sc.one_step >= sc.naive else st.caption)(" ".join(notes))
 
 
 def gradient_summary(norms: dict[str, np.ndarray]) -> None:

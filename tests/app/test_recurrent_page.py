@@ -174,6 +174,10 @@ def test_series_view_sunspots_forecast_and_states(runs, model_runs):
     m = {x.label: x.value for x in at.metric}
     assert float(m["LSTM, one step ahead (RMSE)"]) == pytest.approx(19.6, abs=0.1)  # README: 19.642
     assert float(m["Naive: repeat the last value"]) == pytest.approx(33.2, abs=0.1)  # README: 33.175
+    # the solar cycle: the seasonal-naive baseline, and an explanation computed from this series
+    assert float(m["Seasonal naive: 11 steps ago"]) == pytest.approx(37.4, abs=0.1)
+    notes = " ".join(c.value for c in at.caption)
+    assert "repeats about every 11 steps" in notes and "beats both baselines" in notes and "random walk" not in notes
     fig = next(f for f in figures(at) if "forecast and the LSTM" in f["layout"]["title"]["text"])
     kinds = [d["type"] for d in fig["data"]]
     assert kinds.count("heatmap") == 1 and "held out" in json.dumps(fig["layout"].get("annotations", []))

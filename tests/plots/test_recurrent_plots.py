@@ -122,9 +122,11 @@ def test_gradient_decay_draws_zeros_on_a_labelled_floor():
     assert list(l_line.x) == [3, 2, 1, 0]  # steps back from the last character
     floor = r_line.y[0]
     assert floor < 1e-8 / 0.5 and r_line.y[1] == floor and list(r_zeros.x) == [3, 2]
-    assert r_line.customdata[0][1] == "0 (below 1e-45)" and r_line.customdata[0][0] == "a"
+    assert r_line.customdata[0][1] == "exactly 0 (float32 underflow)" and r_line.customdata[0][0] == "a"
     ann = fig.layout.annotations[0]
-    assert "below float32" in ann.text and ann.y == pytest.approx(np.log10(floor))  # log axes take log10
+    assert "exactly 0" in ann.text and ann.y == pytest.approx(np.log10(floor))  # log axes take log10
+    # the label must not give the line a value it does not have (it once said ~1e-45 at 1e-10)
+    assert "is not their value" in ann.text and f"{floor:.0e}" in ann.text and "1e-45" not in ann.text
     no_zero = plots.gradient_decay({"LSTM": lstm}, None, relative=False)
     assert len(no_zero.data) == 1 and not no_zero.layout.annotations
     np.testing.assert_allclose(no_zero.data[0].y, lstm)
