@@ -1,13 +1,9 @@
 """RNN & LSTM explorer: trained recurrent networks on the user's text and time series.
 
-Text: heatmaps of cell state, hidden state and gates per character, one unit colouring the
-text, "Find units", next-character predictions and sampled continuations, LSTM vs plain RNN.
-Time series: shipped sunspots or an uploaded CSV (trained in the app), forecast vs the naive
-baseline, cell states under the series. Why LSTMs: gradients through time, RNN vs LSTM.
-
-Every model run is ui.get_trace (cached by model + input), so changing a unit, gate, window or
-position only redraws. Every view-defining widget is part of the scene (ui.scene): in the URL
-and kept for the session (tests/app/test_recurrent_page.py checks both).
+Text: states and gates per character, units on the text, "Find units", next characters, LSTM vs
+RNN. Time series: sunspots or an uploaded CSV (trained in the app), forecasts against baselines.
+Why LSTMs: gradients through time. Runs go through ui.get_trace (a view change only redraws);
+every view widget is in the scene (ui.scene: URL + session; tests/app/test_recurrent_page.py).
 """
 import math
 from dataclasses import dataclass
@@ -134,7 +130,8 @@ def heatmap_controls(s: TextScene) -> None:
 
 def heatmaps(s: TextScene) -> None:
     T = s.main.length
-    ranking = analysis.find_units(s.states, analysis.PATTERNS[s.pattern](s.main.tokens), 16) if s.best_rows else []
+    ranking = analysis.find_units(s.states, analysis.patterns_for(s.main.tokens)[1][s.pattern](s.main.tokens), 16) \
+        if s.best_rows else []
     units = [u.unit for u in ranking] or None
     order = "" if units is None else f", the 16 units that best track '{s.pattern}'"
     st.plotly_chart(
@@ -170,10 +167,12 @@ def one_unit(s: TextScene) -> None:
 def find_units(s: TextScene) -> None:
     st.subheader("Find units that track a pattern")
     f1, f2 = st.columns([1, 2], gap="large")
-    names = list(analysis.PATTERNS)
+    kind, patterns = analysis.patterns_for(s.main.tokens)
+    names = list(patterns)
     s.pattern = ui.scene(f1.radio, "Pattern", names, index=names.index("bracket depth"), key="rnn_pattern",
                          help=f"Units are ranked by the correlation of their {Q[s.kind][0]} with the pattern over your text.")
-    pattern = analysis.PATTERNS[s.pattern](s.main.tokens)
+    f1.caption(f"This text is {analysis.PATTERN_RULES[kind]}.")
+    pattern = patterns[s.pattern](s.main.tokens)
     ranking = analysis.find_units(s.states, pattern, 10)
     if not ranking:
         f1.info(f"The pattern '{s.pattern}' never changes in this text, so no unit can track it. "

@@ -6,10 +6,10 @@
 """
 from . import attention, series, text
 from .series import extend_index, naive_rmse, rmse
-from .text import (PATTERNS, UnitScore, bits_per_char, bracket_depth, correlations, find_units, inside_quotes, line_position,
+from .text import (PATTERN_RULES, PATTERNS, UnitScore, patterns_for, text_kind, bits_per_char, bracket_depth, correlations, find_units, inside_quotes, line_position,
                    thin, word_start)
 
 __all__ = [
-    "PATTERNS", "UnitScore", "attention", "bits_per_char", "bracket_depth", "correlations", "extend_index", "find_units",
+    "PATTERN_RULES", "PATTERNS", "UnitScore", "patterns_for", "text_kind", "attention", "bits_per_char", "bracket_depth", "correlations", "extend_index", "find_units",
     "inside_quotes", "line_position", "naive_rmse", "rmse", "series", "text", "thin", "word_start",
 ]

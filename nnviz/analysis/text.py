@@ -90,12 +90,67 @@ def line_position(chars: list[str] | str) -> np.ndarray:
     return out
 
 
-PATTERNS = {
-    "inside quotes": inside_quotes,
-    "bracket depth": bracket_depth,
-    "start of word": word_start,
-    "line position": line_position,
+def inside_double_quotes(chars: list[str] | str) -> np.ndarray:
+    """(T,) prose rules: 1.0 inside a quotation opened by " or “ (the marks included), until the
+    next " or ”; apostrophes (don't, the students') never open one, and a quotation may go on
+    across lines, as dialogue in a story does."""
+    s = "".join(chars)
+    out = np.zeros(len(s), np.float32)
+    inside = False
+    for i, ch in enumerate(s):
+        if not inside and ch in "\"“":
+            inside = True
+            out[i] = 1
+        elif inside:
+            out[i] = 1
+            inside = ch not in "\"”"
+    return out
+
+
+def bracket_depth_anywhere(chars: list[str] | str) -> np.ndarray:
+    """(T,) prose rules: how many (, [ or { are open after each character, counting every bracket
+    (prose has no string literals to skip); never below 0."""
+    out = np.zeros(len(chars), np.float32)
+    depth = 0
+    for i, ch in enumerate(chars):
+        depth = depth + 1 if ch in OPEN else max(0, depth - 1) if ch in CLOSE else depth
+        out[i] = depth
+    return out
+
+
+# The pattern names stay the same for every text (they are what a link carries); their rules
+# follow the text's kind, and a view says which rules it used (PATTERN_RULES).
+PATTERNS_BY_KIND = {
+    "code": {"inside quotes": inside_quotes, "bracket depth": bracket_depth,
+             "start of word": word_start, "line position": line_position},
+    "prose": {"inside quotes": inside_double_quotes, "bracket depth": bracket_depth_anywhere,
+              "start of word": word_start, "line position": line_position},
 }
+PATTERNS = PATTERNS_BY_KIND["code"]
+PATTERN_RULES = {
+    "code": "read as Python code: ' and \" (and triple quotes) open strings, a newline ends a '...' string, "
+            "brackets inside strings do not count",
+    "prose": "read as prose: only \" or “ ” open a quotation (apostrophes do not), every bracket counts",
+}
+CODE_MARKS = set("()[]{}=_:#")
+
+
+def text_kind(chars: list[str] | str) -> str:
+    """"code" or "prose": code when at least 4% of the characters are code punctuation
+    (brackets, =, _, :, #) or a line starts with a Python keyword or four spaces of indentation."""
+    s = "".join(chars)
+    if not s:
+        return "prose"
+    marks = sum(ch in CODE_MARKS for ch in s) / len(s)
+    lines = s.split("\n")
+    keyword = any(ln.startswith(("def ", "class ", "import ", "from ", "    ", "\t")) for ln in lines)
+    return "code" if marks >= 0.04 or keyword else "prose"
+
+
+def patterns_for(chars: list[str] | str) -> tuple[str, dict]:
+    """(the text's kind, pattern name -> function) with the rules that fit the text."""
+    kind = text_kind(chars)
+    return kind, PATTERNS_BY_KIND[kind]
 
 
 @dataclass

@@ -96,3 +96,26 @@ def test_log_relative_puts_exact_zeros_on_the_floor():
     np.testing.assert_allclose(A.text.log_relative(np.array([0.0, 1e-3, 0.1, 1.0])), [-20, -3, -1, 0])
     np.testing.assert_allclose(A.text.log_relative(np.array([1e-30, 4.0, 2.0])), [-20, np.log10(2), 0])
     np.testing.assert_allclose(A.text.log_relative(np.array([0.0, 0.5]), floor=1e-5), [-5, 0])
+
+
+def test_prose_rules_for_quotes_and_brackets():
+    from nnviz.analysis.text import bracket_depth_anywhere, inside_double_quotes
+
+    s = 'It\'s "a (b" c'
+    assert "".join(str(int(v)) for v in inside_double_quotes(s)) == "0000011111100"  # the apostrophe opens nothing
+    # Python rules would open a string at the apostrophe and run to the end of the line
+    assert A.inside_quotes(s)[2:].all()
+    assert bracket_depth_anywhere(s).tolist() == [0] * 8 + [1] * 5  # a bracket inside quotes still counts
+    assert inside_double_quotes("“yes” no").tolist() == [1, 1, 1, 1, 1, 0, 0, 0]
+
+
+def test_text_kind_and_the_patterns_that_fit_it():
+    from nnviz.analysis.text import PATTERN_RULES, patterns_for, text_kind
+
+    code = "def f(x):\n    return {'a': [x]}\n"
+    prose = 'The students wrote it down, and then they typed "their own" sentences.'
+    assert text_kind(code) == "code" and text_kind(prose) == "prose" and text_kind("") == "prose"
+    kind, pats = patterns_for(prose)
+    assert kind == "prose" and pats["inside quotes"](prose).sum() == len('"their own"')
+    assert list(pats) == list(patterns_for(code)[1])  # same names (links), different rules
+    assert "apostrophes do not" in PATTERN_RULES["prose"] and "Python" in PATTERN_RULES["code"]

@@ -324,3 +324,10 @@ def test_a_link_keeps_a_lowest_value_or_a_first_option():
     student = open_link(PAGE, link)
     assert student.slider(key="rnn_width").value == 20 and student.radio(key="rnn_pattern").value == "inside quotes"
     assert titles(student) == titles(at)
+
+
+def test_find_units_says_which_rules_fit_the_text():
+    at = open_page()
+    assert any("read as Python code" in c.value for c in at.caption)
+    at.selectbox(key="rnn_preset").set_value("English sentence").run()
+    assert any("read as prose" in c.value and "apostrophes do not" in c.value for c in at.caption)
