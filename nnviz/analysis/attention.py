@@ -98,6 +98,12 @@ def describe_head(patterns: dict[str, np.ndarray], layer: int, head: int) -> str
     return f"spreads its attention (entropy {float(patterns['entropy'][layer, head]):.1f} bits)"
 
 
+def describe_heads(patterns: dict[str, np.ndarray]) -> list[list[str]]:
+    """`describe_head` for every head: out[layer][head]."""
+    L, H = patterns["self"].shape
+    return [[describe_head(patterns, l, h) for h in range(H)] for l in range(L)]
+
+
 def word_groups(tokens: list[str]) -> list[list[int]]:
     """Token positions grouped into words: a '##' wordpiece joins the word before it. Special
     tokens ([CLS], [SEP]) are left out: they keep their places when words are shuffled."""
@@ -174,3 +180,66 @@ def word_similarity(trace_a, trace_b, word: str = "bank", index_a: int | None = 
     layers = trace_a.hidden_states.shape[0]
     cos = np.array([cosine(trace_a.hidden_states[l, ia], trace_b.hidden_states[l, ib]) for l in range(layers)])
     return {"cosine": cos, "index_a": ia, "index_b": ib}
+
+
+# --- what the attention page shows of a trace ------------------------------------------------------
+
+def mask_future(att: np.ndarray) -> np.ndarray:
+    """(Tq, Tk) -> a float copy with NaN above the diagonal: the cells a causal mask hides."""
+    a = np.asarray(att, dtype=np.float64)
+    return np.where(np.tril(np.ones(a.shape, bool)), a, np.nan)
+
+
+def default_query(tokens: list[str], words: tuple[str, ...] = ("bank", "it")) -> int:
+    """The query token a new text opens on: the first of `words` found, else token 1 (the first
+    after [CLS]), or 0 for a one-token input."""
+    for word in words:
+        if word in tokens:
+            return tokens.index(word)
+    return min(1, len(tokens) - 1)
+
+
+def special_zmax(att: np.ndarray, tokens: list[str]) -> float | None:
+    """The largest weight on ordinary tokens of `att` (Tq, T) framed by [CLS] ... [SEP] (idle heads
+    park their weight there, which would wash out the rest of a colour scale); None when the
+    tokens are not so framed or too few."""
+    if len(tokens) < 4 or tokens[0] != "[CLS]" or tokens[-1] != "[SEP]":
+        return None
+    return max(float(np.asarray(att)[:, 1:-1].max()), 1e-6)
+
+
+def window_columns(att: np.ndarray, start: int, stop: int, strongest: bool,
+                   max_columns: int = 40) -> tuple[np.ndarray, int]:
+    """Key columns for query rows start..stop-1 of a long head `att` (Tq, Tk), and the k used.
+
+    strongest=False: the same window of keys (k = 0). strongest=True: the keys among each row's k
+    largest weights plus the first and last token, with the largest k of 3, 2, 1 that stays
+    within `max_columns` columns."""
+    Tk = att.shape[1]
+    if not strongest:
+        return np.arange(start, min(stop, Tk)), 0
+    for k in (3, 2, 1):
+        cols = top_k_columns(att[start:stop], k, always=(0, Tk - 1))
+        if len(cols) <= max_columns:
+            break
+    return cols, k
+
+
+def step_selection(probs_row: np.ndarray, query: int, n_keys: int = 16,
+                   all_rows: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """What the step-by-step view shows of a T-token text for one query, whose softmax row is
+    `probs_row` (T,). Returns (keys, rows), both sorted positions: keys are all T when T <=
+    n_keys, else the n_keys largest weights (ties: the earlier key); rows of X, Q, K, V are all
+    T when T <= all_rows, else those keys and the query."""
+    T = len(probs_row)
+    keys = np.arange(T) if T <= n_keys else np.sort(np.argsort(-np.asarray(probs_row), kind="stable")[:n_keys])
+    rows = np.arange(T) if T <= all_rows else np.unique(np.r_[keys, query])
+    return keys, rows
+
+
+def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
+    """(n, d) -> (n, n): the cosine between every pair of rows."""
+    v = np.asarray(vectors, dtype=np.float64)
+    v = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return v @ v.T
+

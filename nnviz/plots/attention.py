@@ -14,7 +14,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .base import DIVERGING, FONT, SEQUENTIAL, base_layout, colorbar_trace, lut, palette, palette_indices, to_png_uri
+from .base import (
+    DIVERGING,
+    FONT,
+    SEQUENTIAL,
+    base_layout,
+    colorbar_trace,
+    lut,
+    palette,
+    palette_indices,
+    to_png_uri,
+)
 from .cnn import encode_mosaic, mosaic_image
 
 ATTENTION_SCALE = SEQUENTIAL
@@ -290,6 +300,27 @@ def head_mosaic(
     return base_layout(fig, title, height)
 
 
+def layer_heads(maps: np.ndarray, descriptions: list[str], selected: int | None = None) -> go.Figure:
+    """One layer's heads (H, T, T) as clickable thumbnails, 6 a row; customdata = the head.
+    `descriptions`: what each head mostly does (hover)."""
+    H = maps.shape[0]
+    return head_mosaic(maps, [f"head {h + 1}" for h in range(H)], cols=6, customdata=list(range(H)), selected=selected,
+                       hover=[f"head {h + 1}: {d}" for h, d in enumerate(descriptions)], min_tile=200, max_side=1200,
+                       height=440)
+
+
+def all_heads(attentions: np.ndarray, descriptions: list[list[str]], selected: tuple[int, int] | None = None) -> go.Figure:
+    """Every head of a model (L, H, T, T): layers as rows, heads as columns; customdata = [layer, head].
+    `descriptions[l][h]`: what head (l, h) mostly does (hover)."""
+    L, H, T, _ = attentions.shape
+    pairs = [(l, h) for l in range(L) for h in range(H)]
+    return head_mosaic(attentions.reshape(L * H, T, T), [f"L{l + 1} H{h + 1}" for l, h in pairs], cols=H,
+                       customdata=[[l, h] for l, h in pairs], selected=None if selected is None else selected[0] * H + selected[1],
+                       hover=[f"layer {l + 1}, head {h + 1}: {descriptions[l][h]}" for l, h in pairs],
+                       row_labels=[f"layer {l + 1}" for l in range(L)], col_labels=[f"H{h + 1}" for h in range(H)],
+                       min_tile=40, max_side=1100, height=620)
+
+
 def head_lines(
     att: np.ndarray,
     q_labels: list[str],
@@ -542,6 +573,117 @@ def prob_table(probs: np.ndarray, row_labels: list[str], vocab: list[str], title
     for r, c in enumerate(chosen or []):
         fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color=HIGHLIGHT, width=3))
     return fig
+
+
+def staircase(k: int) -> tuple[list[float], list[float]]:
+    """The line under the diagonal of a k x k token grid (cell centres at integers): each step
+    goes right along the bottom of a diagonal cell, then down. Points as (xs, ys)."""
+    xs = [i - 0.5 for i in range(k + 1) for _ in (0, 1)][1:-1] if k > 1 else []
+    ys = [i + 0.5 for i in range(k) for _ in (0, 1)][: len(xs)]
+    return xs, ys
+
+
+def causal_scores(scores: np.ndarray, labels: list[str], title: str | None = None) -> go.Figure:
+    """A decoder head's scores q·k/√d (T, T) before the causal mask, on a symmetric diverging
+    scale, with the staircase that separates each query's past from its future."""
+    s = np.asarray(scores, dtype=np.float64)
+    lim = float(np.abs(s).max())
+    fig = labelled_heatmap(s, labels, labels, title, zmin=-lim, zmax=lim, scale=DIVERGING, colorbar_title="score",
+                           numbers=False)
+    xs, ys = staircase(len(labels))
+    fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color="black", width=3), hoverinfo="skip", showlegend=False)
+    return fig
+
+
+def token_vectors(m: np.ndarray, row_labels: list[str], title: str | None = None, *, row_ids=None,
+                  lim: float | None = None, highlight_row: int | None = None, colorbar_title: str = "value",
+                  tick_step: int = 8, base_height: int = 140) -> go.Figure:
+    """One vector per token (rows x dimensions), blue < 0 < red on ±`lim` (default: the largest
+    |value| shown), every `tick_step`-th dimension labelled; `highlight_row` outlined."""
+    m = np.asarray(m, dtype=np.float64)
+    lim = float(np.abs(m).max()) if lim is None else lim
+    ticks = list(range(0, m.shape[1], tick_step))
+    fig = labelled_heatmap(m, row_labels, [str(i) for i in range(m.shape[1])], title, row_ids=row_ids, numbers=False,
+                           highlight_row=highlight_row, scale=DIVERGING, zmin=-lim, zmax=lim,
+                           colorbar_title=colorbar_title, row_title="token", col_title="dimension",
+                           height=max(300, base_height + 26 * len(row_labels)))
+    return fig.update_xaxes(tickvals=ticks, ticktext=[str(i) for i in ticks], tickangle=0)
+
+
+def projections(steps: dict[str, np.ndarray], rows: np.ndarray, row_labels: list[str], query_row: int, layer: int,
+                show_x: bool = True) -> dict[str, go.Figure]:
+    """The first step of recomputing a head (`MiniLM.attention_steps`), for the tokens at `rows`:
+    "X" (T, D), the layer's input, on one scale for the whole text (when `show_x`), then "Q", "K",
+    "V" (T, dh). `query_row` (an index into rows) is outlined in X and Q."""
+    (T, D), dh = steps["X"].shape, steps["Q"].shape[1]
+    figs = {}
+    if show_x:
+        figs["X"] = token_vectors(steps["X"][rows], row_labels, f"X: layer {layer + 1}'s input, {T} tokens × {D} dimensions",
+                                  row_ids=rows, lim=float(np.abs(steps["X"]).max()), highlight_row=query_row,
+                                  tick_step=32, base_height=120)
+    for name in "QKV":
+        figs[name] = token_vectors(steps[name][rows], row_labels, f"{name} ({T} × {dh})", row_ids=rows,
+                                   highlight_row=query_row if name == "Q" else None, colorbar_title=name)
+    return figs
+
+
+STEP_NAMES = {"Q": "Q = X W_Q + b_Q", "K": "K = X W_K + b_K", "V": "V = X W_V + b_V", "QK": "Q Kᵀ",
+              "scaled": "Q Kᵀ / √d_k", "probs": "softmax", "out": "softmax · V"}
+
+
+def check_table(diffs: dict[str, float], tolerance: float = 1e-3) -> str:
+    """A Markdown table: each step of a recomputation (`analysis.attention.step_differences`) with
+    its largest difference from the model's own numbers, and whether that is float32 rounding."""
+    rows = ["| step | largest difference from the model's own numbers | |", "|---|---|---|"]
+    for k, label in STEP_NAMES.items():
+        ok = "✓ equal (float32 rounding)" if diffs[k] < tolerance else "✗ differs"
+        rows.append(f"| {label} | {diffs[k]:.1e} | {ok} |")
+    return "\n".join(rows)
+
+
+def _pick_head(attentions: np.ndarray, layer: int, head: int | None) -> np.ndarray:
+    return attentions[layer].mean(0) if head is None else attentions[layer, head]
+
+
+def translation_maps(trace, layer: int, head: int | None) -> dict[str, go.Figure]:
+    """An encoder-decoder's attention (a CrossTrace) in decoder `layer`, one head or the mean of
+    heads (None): "cross" (output x input characters), "encoder" self-attention (the same layer,
+    or the last encoder layer and the mean of heads when the encoder has fewer layers) and
+    "decoder" masked self-attention (the future as NaN, grey)."""
+    name = "mean of heads" if head is None else f"head {head + 1}"
+    src, dec_in = trace.tokens, trace.dec_inputs
+    enc_layer = min(layer, trace.enc_self_attn.shape[0] - 1)
+    dec = _pick_head(trace.dec_self_attn, layer, head)
+    return {
+        "cross": attention_heatmap(_pick_head(trace.cross_attn, layer, head), [show_token(p) for p in trace.produced], src,
+                                   f"Decoder layer {layer + 1}, {name}: output (rows) × input (columns)",
+                                   row_title="output character being written", col_title="input character"),
+        "encoder": attention_heatmap(_pick_head(trace.enc_self_attn, enc_layer, head if enc_layer == layer else None),
+                                     src, src, f"Encoder self-attention, layer {enc_layer + 1}", square=False, height=620,
+                                     row_title="input character", col_title="input character"),
+        "decoder": attention_heatmap(np.where(np.tril(np.ones(dec.shape, bool)), dec, np.nan), dec_in, dec_in,
+                                     f"Decoder masked self-attention, layer {layer + 1}", masked=True, square=False,
+                                     height=620, row_title="decoder reads", col_title="earlier decoder input"),
+    }
+
+
+def shuffle_comparison(original: np.ndarray, restored: np.ndarray, tokens: list[str], title: str,
+                       first: int = 32) -> go.Figure:
+    """A head on a text (T, T) beside the same head on its shuffled words put back in the original
+    order, and their difference; the first `first` tokens."""
+    k = min(len(tokens), first)
+    if k < len(tokens):
+        title += f" (first {k} of {len(tokens)} tokens)"
+    return attention_comparison([("original", original[:k, :k]), ("shuffled, put back in original order", restored[:k, :k]),
+                                 ("difference", (restored - original)[:k, :k])], tokens[:k], title)
+
+
+def translation_html(source: str, output: str, valid: bool,
+                     verdicts: tuple[str, str] = ("✓ a real date", "✗ not a real date")) -> str:
+    """A translation in large type, escaped: source → output, and whether the output is well-formed."""
+    ok = verdicts[0] if valid else verdicts[1]
+    return (f"<div style='font-size:34px'><code>{html.escape(source)}</code> → "
+            f"<b><code>{html.escape(output) or '(nothing)'}</code></b> <span style='font-size:22px'>{ok}</span></div>")
 
 
 # --- text as HTML chips ------------------------------------------------------------------------

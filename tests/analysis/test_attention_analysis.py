@@ -6,15 +6,22 @@ import pytest
 
 from nnviz.analysis.attention import (
     attention_rollout,
+    cosine_matrix,
+    default_query,
     describe_head,
+    describe_heads,
     head_average,
     head_patterns,
+    mask_future,
     shuffle_words,
+    special_zmax,
     step_differences,
+    step_selection,
     thin_top_k,
     top_k_columns,
     top_k_per_row,
     unpermute,
+    window_columns,
     word_groups,
 )
 
@@ -128,3 +135,68 @@ def test_step_differences_are_zero_for_an_exact_recomputation():
     assert d["K"] == 0.0
     steps["probs"] = p + 0.01
     assert step_differences(steps, q, k, v, p)["probs"] == pytest.approx(0.01)
+
+
+# --- what the attention page shows of a trace -------------------------------------------------------
+
+def test_mask_future_hides_exactly_the_cells_above_the_diagonal():
+    out = mask_future(np.arange(6.0).reshape(2, 3))
+    assert np.isnan(out).tolist() == [[False, True, True], [False, False, True]]
+    assert out[1, :2].tolist() == [3.0, 4.0]
+
+
+def test_default_query_prefers_bank_then_it_then_the_first_word():
+    assert default_query(["[CLS]", "it", "is", "a", "bank", "[SEP]"]) == 4
+    assert default_query(["[CLS]", "so", "it", "goes", "[SEP]"]) == 2
+    assert default_query(["[CLS]", "hello", "[SEP]"]) == 1
+    assert default_query(["x"]) == 0
+
+
+def test_special_zmax_ignores_cls_and_sep_columns_only_when_they_frame_the_text():
+    att = np.array([[0.7, 0.1, 0.2, 0.0], [0.1, 0.3, 0.1, 0.5]])
+    toks = ["[CLS]", "a", "b", "[SEP]"]
+    assert special_zmax(att, toks) == 0.3  # the largest weight in the middle columns
+    assert special_zmax(att, ["a", "b", "c", "d"]) is None
+    assert special_zmax(att[:, :3], toks[:3]) is None  # too few tokens
+    assert special_zmax(np.zeros((2, 4)), toks) == 1e-6
+
+
+def test_window_columns_same_window_or_strongest_keys_within_a_budget():
+    att = np.zeros((6, 8))
+    att[2, [4, 5, 6]] = [0.5, 0.3, 0.2]
+    att[3, [1, 5, 6]] = [0.6, 0.3, 0.1]
+    cols, k = window_columns(att, 2, 4, strongest=False)
+    assert cols.tolist() == [2, 3] and k == 0
+    cols, k = window_columns(att, 2, 4, strongest=True)
+    assert cols.tolist() == [0, 1, 4, 5, 6, 7] and k == 3  # top 3 of each row, plus first and last
+    cols, k = window_columns(att, 2, 4, strongest=True, max_columns=4)
+    assert cols.tolist() == [0, 1, 4, 7] and k == 1  # k shrinks until the columns fit
+    assert window_columns(att, 6, 9, strongest=False)[0].tolist() == [6, 7]  # clipped to the keys
+
+
+def test_step_selection_keeps_the_strongest_keys_and_the_query_row():
+    p = np.array([0.05, 0.4, 0.05, 0.3, 0.2])
+    keys, rows = step_selection(p, 0, n_keys=2, all_rows=3)
+    assert keys.tolist() == [1, 3] and rows.tolist() == [0, 1, 3]
+    keys, rows = step_selection(p, 4, n_keys=5, all_rows=5)
+    assert keys.tolist() == rows.tolist() == [0, 1, 2, 3, 4]
+    keys, _ = step_selection(np.array([0.25, 0.25, 0.25, 0.25]), 0, n_keys=2)
+    assert keys.tolist() == [0, 1]  # ties: the earlier keys
+
+
+def test_cosine_matrix_of_hand_made_vectors():
+    c = cosine_matrix(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [-1.0, 0.0]]))
+    s = 1 / math.sqrt(2)
+    np.testing.assert_allclose(c, [[1, 0, s, -1], [0, 1, s, 0], [s, s, 1, -s], [-1, 0, -s, 1]], atol=1e-12)
+
+
+def test_describe_heads_describes_every_head_by_layer_and_head():
+    T = 5
+    prev = np.eye(T, k=-1)
+    prev[0, 0] = 1.0
+    first = np.zeros((T, T))
+    first[:, 0] = 1.0
+    out = describe_heads(head_patterns(np.stack([np.stack([prev, first]), np.stack([first, prev])])))
+    assert len(out) == 2 and len(out[0]) == 2
+    assert "previous token" in out[0][0] and "first token" in out[0][1]
+    assert "first token" in out[1][0] and "previous token" in out[1][1]

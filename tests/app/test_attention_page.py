@@ -1,19 +1,18 @@
-"""The attention page under AppTest: every view runs, view changes never re-run a model, bad text
-gets one sentence."""
-import base64
-import json
+"""The attention page under AppTest: every view runs; view changes never re-run a model (the model
+classes' run calls and nnviz.runner.runs() are counted); every view widget is in the scene, so a
+link rebuilds the same picture; bad text gets one sentence."""
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from nnviz.models import bert, gpt, seq2seq
+from tests.app.conftest import WIDGETS, array, figures, open_link, open_page as open_app, scene_link, titles
 
-TIMEOUT = 120
-ROOT = Path(__file__).resolve().parents[2]
-VIEWS = ["head", "model", "rollout", "bank", "steps", "positions", "masked", "cross"]  # shown as labels
+PAGE = "pages/attention.py"
+VIEWS = ["One head", "All heads", "Average & rollout", "Word in context", "Step by step", "Positions",
+         "Masked (GPT)", "Cross-attention"]
+SCENE_KINDS = WIDGETS + ("multiselect", "button_group")  # button_group: st.segmented_control
 
 
 @pytest.fixture
@@ -36,36 +35,32 @@ def runs(monkeypatch):
     return counts
 
 
-def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/attention.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def open_page(link: dict | None = None):
+    return open_app(PAGE, link)
 
 
-def array(z) -> np.ndarray:
-    """A Plotly JSON array: a list, or {"dtype", "bdata", "shape"} (typed array, base64)."""
-    if isinstance(z, dict) and "bdata" in z:
-        a = np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"]))
-        shape = z.get("shape")
-        if isinstance(shape, str):
-            shape = [int(x) for x in shape.split(",")]
-        return a.reshape(shape) if shape else a
-    return np.array(z, dtype=float)
+def link_of(at) -> dict:
+    """`scene_link` plus the bound widgets it does not read: the view (a segmented control) and
+    multiselects (repeated parameters in the URL); values equal to the widget's default are left
+    out, as the browser does."""
+    link = scene_link(at)
+    for w in at.get("button_group"):
+        p = w.proto
+        if p.query_param_key and [p.options[i].content for i in p.default] != [str(w.value)]:
+            link[p.query_param_key] = str(w.value)
+    for w in at.get("multiselect"):
+        p = w.proto
+        if p.query_param_key and [p.options[i] for i in p.default] != [str(v) for v in w.value]:
+            link[p.query_param_key] = [str(v) for v in w.value]
+    return link
 
 
-def figures(at):
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+def bound(at) -> set[str]:
+    return {w.proto.query_param_key for kind in SCENE_KINDS for w in at.get(kind)} - {""}
 
 
-def titles(at):
-    out = []
-    for f in figures(at):
-        t = f.get("layout", {}).get("title", {})
-        out.append(t.get("text", "") if isinstance(t, dict) else str(t))
-    return out
+def unbound(at) -> list[str]:
+    return [w.key for kind in SCENE_KINDS for w in at.get(kind) if not w.proto.query_param_key]
 
 
 def fresh(text: str) -> str:
@@ -73,22 +68,27 @@ def fresh(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:6]}"
 
 
-def set_text(at, text):
-    at.text_area(key="att_text").input(text).run()
+def set_text(at, text, key="att_text"):
+    at.text_area(key=key).input(text).run()
     assert not at.exception, at.exception
+
+
+def set_view(at, view):
+    at.segmented_control(key="att_view").set_value(view).run()
+    assert not at.exception, (view, at.exception)
 
 
 def test_every_view_runs_and_draws(runs):
     at = open_page()
     for view in VIEWS:
-        at.segmented_control(key="att_view").set_value(view).run()
-        assert not at.exception, (view, at.exception)
+        set_view(at, view)
         assert not at.error, (view, [e.value for e in at.error])
         assert at.get("plotly_chart"), view
 
 
 def test_default_view_opens_on_the_it_animal_head():
     at = open_page()
+    assert at.segmented_control(key="att_view").value == "One head"
     assert at.slider(key="att_layer").value == 4 and at.slider(key="att_head").value == 2
     assert any(t.startswith("Layer 4, head 2") for t in titles(at))
     heat = next(f for f in figures(at) if f["data"][0].get("type") == "heatmap")
@@ -99,26 +99,32 @@ def test_default_view_opens_on_the_it_animal_head():
     assert labels[int(np.argmax(z[it]))] == "animal"  # the lecture's point: 'it' looks at 'animal'
 
 
-def test_layer_head_query_and_view_switches_never_rerun_the_model(runs):
+def test_layer_head_query_and_view_switches_never_rerun_the_model(runs, model_runs):
     at = open_page()
     set_text(at, fresh("The animal didn't cross the street because it was too tired."))
     assert runs["minilm"] == 1
-    at.slider(key="att_layer").set_value(2).run()
-    at.slider(key="att_head").set_value(7).run()
-    assert any(t.startswith("Layer 2, head 7") for t in titles(at))
-    for view in ("model", "rollout", "steps", "head"):
-        at.segmented_control(key="att_view").set_value(view).run()
+    with model_runs() as n:
+        at.slider(key="att_layer").set_value(2).run()
+        at.slider(key="att_head").set_value(7).run()
+        assert any(t.startswith("Layer 2, head 7") for t in titles(at))
+        at.toggle(key="att_scale_head").set_value(False).run()
+        at.selectbox(key="head_lineq").set_value(3).run()
+        for view in ("All heads", "Average & rollout", "Step by step", "One head"):
+            set_view(at, view)
+        set_view(at, "Step by step")
+        at.selectbox(key="att_sq").set_value(3).run()
+        at.slider(key="att_head").set_value(1).run()
+        set_view(at, "Average & rollout")
+        at.selectbox(key="att_rq").set_value(2).run()
+        at.toggle(key="att_scale_roll").set_value(False).run()
         assert not at.exception
-    at.segmented_control(key="att_view").set_value("steps").run()
-    at.selectbox(key="att_sq").set_value(3).run()
-    at.slider(key="att_head").set_value(1).run()
-    assert not at.exception
-    assert runs["minilm"] == 1  # counted, not timed: one run for one text
+        assert n() == 0  # counted, not timed: no run for a view change
+    assert runs["minilm"] == 1  # one run for one text
 
 
 def test_step_by_step_checks_every_step_against_the_model():
     at = open_page()
-    at.segmented_control(key="att_view").set_value("steps").run()
+    set_view(at, "Step by step")
     table = next(m.value for m in at.markdown if m.value.startswith("| step |"))
     assert table.count("✓ equal") == 7 and "✗" not in table
 
@@ -141,10 +147,11 @@ def test_emoji_non_latin_and_control_characters_are_explained_not_fatal():
     assert not at.error
     infos = " ".join(i.value for i in at.info)
     assert "[UNK]" in infos and "Control characters" in infos and "English" in infos
-    assert "nnv-tok u" in at.get("html")[0].proto.body  # the unknown token is marked in the token strip
+    body = at.get("html")[0].proto.body
+    assert "nnv-tok u" in body and "[UNK] 🙂" in body  # the unknown token is marked with the text it replaced
 
 
-def test_over_512_tokens_is_truncated_with_a_message_and_stays_paged(runs):
+def test_over_512_tokens_is_truncated_with_a_message_and_stays_paged(runs, model_runs):
     at = open_page()
     set_text(at, fresh("word " * 700))
     assert not at.exception and not at.error
@@ -155,16 +162,20 @@ def test_over_512_tokens_is_truncated_with_a_message_and_stays_paged(runs):
     assert len(heat["layout"]["yaxis"]["ticktext"]) == 24  # a readable window
     total = sum(len(c.proto.spec) for c in at.get("plotly_chart"))
     assert total < 600_000, total
-    at.slider(key="head_start").set_value(200).run()
-    at.radio(key="head_cols").set_value("each query's strongest keys (top-k)").run()
-    assert not at.exception
-    assert any("rows 200-223" in t for t in titles(at))
+    with model_runs() as n:
+        at.slider(key="head_start").set_value(200).run()
+        at.radio(key="head_cols").set_value("each query's strongest keys (top-k)").run()
+        assert not at.exception
+        assert any("rows 200-223" in t for t in titles(at))
+        at.select_slider(key="head_win").set_value(40).run()
+        assert any("rows 200-239" in t for t in titles(at))
+        assert n() == 0
     assert runs["minilm"] == 1
 
 
 def test_word_in_context_pair_and_bad_word():
     at = open_page()
-    at.segmented_control(key="att_view").set_value("bank").run()
+    set_view(at, "Word in context")
     cos = next(f for f in figures(at) if f["layout"].get("xaxis", {}).get("ticktext", [None])[0] == "embeddings")
     ab, bc = (array(d["y"]) for d in cos["data"])
     assert len(ab) == 7 and ab[0] > 0.95  # the same token going in
@@ -174,49 +185,139 @@ def test_word_in_context_pair_and_bad_word():
     assert "not a single MiniLM token" in at.error[0].value
 
 
-def test_shuffle_the_words_runs_the_model_on_ids_once_per_shuffle(runs):
+def test_shuffle_the_words_runs_the_model_on_ids_once_per_shuffle(runs, model_runs):
     at = open_page()
     set_text(at, fresh("the cat sat on the warm mat"))
-    at.segmented_control(key="att_view").set_value("positions").run()
-    assert not at.exception
+    set_view(at, "Positions")
     n = runs["minilm"]
     assert n == 2  # the text, then its shuffled words
-    at.slider(key="att_head").set_value(5).run()
+    with model_runs() as views:
+        at.slider(key="att_head").set_value(5).run()
+        at.select_slider(key="pe_d").set_value(32).run()  # the dimensions picked before stay if they fit
+        assert at.multiselect(key="pe_dims").value == [0, 1, 8]
+        assert views() == 0
     assert runs["minilm"] == n
     at.number_input(key="pe_seed").set_value(3).run()
     assert runs["minilm"] == n + 1
     assert any("Sentence vectors" in m.label for m in at.metric)
 
 
-def test_masked_view_shows_the_mask_and_predictions(runs):
+def test_masked_view_shows_the_mask_and_predictions(runs, model_runs):
     at = open_page()
-    at.segmented_control(key="att_view").set_value("masked").run()
-    at.text_area(key="gpt_text").input(fresh("def f(x):\n    return")).run()
-    assert not at.exception
+    set_view(at, "Masked (GPT)")
+    set_text(at, fresh("def f(x):\n    return"), key="gpt_text")
     assert runs["gpt"] == 1
     heat = next(f for f in figures(at) if f["data"][0].get("type") == "heatmap")
     z = array(heat["data"][0]["z"])
     assert heat["layout"]["plot_bgcolor"] == "#c8c8c8"
     assert np.isnan(z[np.triu_indices(len(z), 1)]).all() and not np.isnan(z[np.tril_indices(len(z))]).any()
-    at.slider(key="gpt_layer").set_value(3).run()
-    at.radio(key="gpt_show").set_value("before the mask (scores q·k/√d)").run()
-    at.slider(key="gpt_pos").set_value(2).run()
-    assert not at.exception
+    with model_runs() as n:
+        at.slider(key="gpt_layer").set_value(3).run()
+        at.radio(key="gpt_show").set_value("before the mask (scores q·k/√d)").run()
+        at.slider(key="gpt_pos").set_value(2).run()
+        assert not at.exception
+        assert n() == 0
     assert runs["gpt"] == 1
-    at.text_area(key="gpt_text").input("   ").run()
+    set_text(at, "   ", key="gpt_text")
     assert at.error and "empty" in at.error[0].value
 
 
-def test_cross_attention_translates_and_flags_bad_dates(runs):
+def test_cross_attention_translates_and_flags_bad_dates(runs, model_runs):
     at = open_page()
-    at.segmented_control(key="att_view").set_value("cross").run()
+    set_view(at, "Cross-attention")
     assert "1999-03-03" in " ".join(m.value for m in at.markdown)
     at.text_input(key="date_text").input("31 february 2001").run()
     assert not at.exception
     assert any("not a real date" in i.value for i in at.info)
     n = runs["dates"]
-    at.slider(key="date_layer").set_value(2).run()
-    at.radio(key="date_head").set_value("head 3").run()
+    with model_runs() as views:
+        at.slider(key="date_layer").set_value(2).run()
+        at.radio(key="date_head").set_value("head 3").run()
+        assert any(t.startswith("Decoder layer 2, head 3") for t in titles(at))
+        assert views() == 0
     assert runs["dates"] == n
     at.text_input(key="date_text").input("   ").run()
     assert at.error and "Type a date" in at.error[0].value
+
+
+def test_an_example_fills_the_text_box():
+    at = open_page()
+    at.selectbox(key="att_preset").set_value("river bank").run()
+    assert at.text_area(key="att_text").value.startswith("I sat on the river bank")
+    set_view(at, "Cross-attention")
+    at.selectbox(key="date_preset").set_value("25-dec-84").run()
+    assert at.text_input(key="date_text").value == "25-dec-84"
+    assert "1984-12-25" in " ".join(m.value for m in at.markdown)
+
+
+# --- the scene: every view widget is in the link, and a link rebuilds the view ----------------------
+
+def test_every_view_widget_is_in_the_scene():
+    at = open_page()
+    for view in VIEWS:
+        set_view(at, view)
+        assert unbound(at) == [], view
+    set_view(at, "One head")
+    set_text(at, "word " * 700)  # a long text: its window widgets too; the text itself is too long for a link
+    assert {"head_win", "head_start", "head_cols"} <= bound(at)
+    assert unbound(at) == ["att_text"]
+
+
+@pytest.mark.parametrize("view, changes", [
+    ("Step by step", [("text_area", "att_text", "The cat sat on the mat because it was warm."),
+                      ("slider", "att_layer", 2), ("slider", "att_head", 5), ("selectbox", "att_sq", 3)]),
+    ("One head", [("slider", "att_layer", 1), ("slider", "att_head", 1), ("toggle", "att_scale_head", False),
+                  ("selectbox", "head_lineq", 4)]),  # 1, 1 and off are the widgets' own defaults
+    ("Average & rollout", [("slider", "att_layer", 6), ("selectbox", "att_rq", 0), ("toggle", "att_scale_roll", False)]),
+    ("Positions", [("select_slider", "pe_n", 32), ("select_slider", "pe_d", 64), ("multiselect", "pe_dims", [2, 3]),
+                   ("select_slider", "pe_sim_n", 64), ("number_input", "pe_seed", 4), ("slider", "att_head", 9)]),
+    ("Word in context", [("text_input", "bank_2", "A bank of fog hid the coast."), ("slider", "bank_layer", 3)]),
+    ("Masked (GPT)", [("selectbox", "gpt_preset", "English"), ("slider", "gpt_layer", 2), ("slider", "gpt_head", 3),
+                      ("radio", "gpt_show", "before the mask (scores q·k/√d)"), ("slider", "gpt_pos", 0),
+                      ("slider", "gpt_temp", 0.0), ("slider", "gpt_n", 40), ("button", "gpt_go", None)]),
+    ("Cross-attention", [("selectbox", "date_preset", "Mar 3 99"), ("slider", "date_layer", 2),
+                         ("radio", "date_head", "head 2")]),
+])
+def test_view_is_shared_as_a_link_and_restored_from_one(view, changes):
+    at = open_page()
+    set_view(at, view)
+    for kind, key, value in changes:
+        w = getattr(at, kind)(key=key)
+        (w.click() if kind == "button" else w.input(value) if kind.startswith("text") else w.set_value(value)).run()
+        assert not at.exception, (key, at.exception)
+    link = link_of(at)
+    for kind, key, value in changes:
+        if kind != "button":
+            assert key in link, key
+    student = open_link(PAGE, link)
+    assert link_of(student) == link
+    assert titles(student) == titles(at)  # the same pictures
+    assert [c.value for c in student.code] == [c.value for c in at.code]  # the same continuation, if any
+
+
+def test_a_long_example_text_comes_back_from_its_example():
+    at = open_page()
+    at.selectbox(key="att_preset").set_value("long text (over 512 tokens)").run()
+    at.slider(key="head_start").set_value(100).run()
+    link = link_of(at)
+    assert "att_text" not in link and link["att_preset"] == "long text (over 512 tokens)"
+    student = open_link(PAGE, link)
+    assert student.text_area(key="att_text").value == at.text_area(key="att_text").value
+    assert titles(student) == titles(at)
+
+
+def test_the_scene_survives_a_visit_to_another_page():
+    at = open_page()
+    set_view(at, "Step by step")
+    set_text(at, "The dog chased the ball because it was fast.")
+    at.slider(key="att_layer").set_value(3).run()
+    at.selectbox(key="att_sq").set_value(2).run()
+    shown = titles(at)
+    at.switch_page("pages/cnn.py")
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert at.segmented_control(key="att_view").value == "Step by step"
+    assert (at.slider(key="att_layer").value, at.selectbox(key="att_sq").value) == (3, 2)
+    assert titles(at) == shown

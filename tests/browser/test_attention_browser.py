@@ -1,4 +1,5 @@
-"""/attention in the real app: type a text, switch views, a long text, a shared link."""
+"""/attention in the real app: type a text, switch views, a long text, a shared link, and a link
+made in the browser opened in a fresh tab (the URL the student gets, not a rebuilt one)."""
 import pytest
 from playwright.sync_api import expect
 
@@ -62,3 +63,27 @@ def test_attention_view_comes_back_from_a_shared_link(page, app_url):
     charts_drawn(page)
     no_exceptions(page)
     expect(page.get_by_text("Layer 2, head 5, query").first).to_be_visible()
+
+
+def test_attention_view_made_in_the_browser_is_in_its_url(page, app_url, context):
+    open_page(page, f"{app_url}/attention", 2400)
+    charts_drawn(page)
+    open_view(page, "Step by step")
+    for name, key in (("Layer", "Home"), ("Head", "End")):  # layer 1 (the slider's own minimum), head 12
+        thumb = page.get_by_role("slider", name=name).first
+        thumb.focus()
+        thumb.press(key)
+        settle(page)
+    page.get_by_role("combobox", name="Query token").click()
+    page.get_by_role("option", name="8: street").click()
+    settle(page)
+    charts_drawn(page)
+    expect(page.get_by_text("Layer 1, head 12, query 'street' (#8)").first).to_be_visible()
+    url = page.url
+    assert "att_view=Step+by+step" in url and "att_layer=1" in url and "att_head=12" in url and "att_sq=8" in url
+    student = context.new_page()
+    open_page(student, url, 2400)
+    charts_drawn(student)
+    no_exceptions(student)
+    expect(student.get_by_text("Layer 1, head 12, query 'street' (#8)").first).to_be_visible()
+    assert student.url == url

@@ -149,3 +149,115 @@ def test_comparison_has_a_diverging_difference_panel():
     assert fig.data[2].colorscale[0][1] != fig.data[0].colorscale[0][1]
     assert fig.data[2].zmin == -fig.data[2].zmax
     json.loads(fig.to_json())
+
+
+# --- the attention page's figures ------------------------------------------------------------------
+
+def test_staircase_runs_under_the_diagonal():
+    xs, ys = plots.attention.staircase(3)
+    assert xs == [-0.5, 0.5, 0.5, 1.5, 1.5, 2.5]
+    assert ys == [0.5, 0.5, 1.5, 1.5, 2.5, 2.5]
+    assert plots.attention.staircase(1) == ([], [])
+
+
+def test_causal_scores_are_symmetric_diverging_with_the_staircase():
+    s = np.array([[1.0, -3.0], [2.0, 0.5]])
+    fig = plots.attention.causal_scores(s, ["a", "b"], "scores")
+    hm, line = fig.data
+    assert (hm.zmin, hm.zmax) == (-3.0, 3.0) and hm.colorbar.title.text == "score"
+    assert hm.colorscale[0][1] == go.Figure(go.Heatmap(colorscale=plots.DIVERGING)).data[0].colorscale[0][1]
+    assert list(line.x) == [-0.5, 0.5, 0.5, 1.5] and list(line.y) == [0.5, 0.5, 1.5, 1.5]
+
+
+def test_token_vectors_scale_ticks_and_highlight():
+    m = np.array([[1.0, -2.0, 0.5, 0.0], [0.25, 0.0, 0.0, 1.5]])
+    fig = plots.attention.token_vectors(m, ["x", "y"], "v", row_ids=[3, 7], highlight_row=1, tick_step=2)
+    hm = fig.data[0]
+    assert (hm.zmin, hm.zmax) == (-2.0, 2.0)
+    assert list(fig.layout.xaxis.tickvals) == [0, 2] and list(fig.layout.xaxis.ticktext) == ["0", "2"]
+    assert fig.layout.height == 300  # max(300, 140 + 26 * 2)
+    assert fig.layout.shapes[0].y0 == 0.5 and fig.layout.shapes[0].y1 == 1.5  # row 1 outlined
+    assert "x (#3)" in hm.customdata[0][0]
+    assert plots.attention.token_vectors(m, ["x", "y"], lim=4.0).data[0].zmax == 4.0
+
+
+def test_projections_show_x_on_the_whole_text_scale_and_q_k_v_per_rows():
+    X = np.array([[1.0, 0.0], [0.0, -5.0], [2.0, 2.0]])
+    Q, K, V = np.array([[1.0], [2.0], [3.0]]), np.array([[-1.0], [0.0], [4.0]]), np.ones((3, 1))
+    figs = plots.attention.projections({"X": X, "Q": Q, "K": K, "V": V}, np.array([0, 2]), ["a", "c"], 1, layer=2)
+    assert list(figs) == ["X", "Q", "K", "V"]
+    assert figs["X"].layout.title.text == "X: layer 3's input, 3 tokens × 2 dimensions"
+    assert figs["X"].data[0].zmax == 5.0  # the whole X, not only the rows shown
+    assert figs["Q"].data[0].zmax == 3.0 and figs["K"].data[0].zmax == 4.0
+    assert figs["Q"].layout.title.text == "Q (3 × 1)" and figs["Q"].layout.shapes and not figs["K"].layout.shapes
+    assert list(plots.attention.projections({"X": X, "Q": Q, "K": K, "V": V}, np.arange(3), list("abc"), 0, 0,
+                                            show_x=False)) == ["Q", "K", "V"]
+
+
+def test_check_table_marks_each_step():
+    diffs = {"Q": 1e-7, "K": 0.0, "V": 2e-7, "QK": 3e-6, "scaled": 5e-7, "probs": 0.02, "out": 1e-7}
+    rows = plots.attention.check_table(diffs).splitlines()
+    assert len(rows) == 9
+    assert rows[2] == "| Q = X W_Q + b_Q | 1.0e-07 | ✓ equal (float32 rounding) |"
+    assert rows[7] == "| softmax | 2.0e-02 | ✗ differs |"
+
+
+def test_layer_and_model_head_mosaics_name_every_head():
+    att = np.stack([np.stack([_att(5, l * 3 + h) for h in range(3)]) for l in range(2)])  # (2, 3, 5, 5)
+    desc = [[f"d{l}{h}" for h in range(3)] for l in range(2)]
+    one = plots.attention.layer_heads(att[1], desc[1], selected=2)
+    assert list(one.data[1].customdata) == [0, 1, 2]
+    assert list(one.data[1].text) == ["head 1: d10", "head 2: d11", "head 3: d12"]
+    assert len(one.layout.shapes) == 1
+    every = plots.attention.all_heads(att, desc, (1, 0))
+    assert [list(c) for c in every.data[1].customdata] == [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]
+    assert every.data[1].text[4] == "layer 2, head 2: d11"
+    assert list(every.layout.xaxis.ticktext) == ["H1", "H2", "H3"]
+    assert not plots.attention.all_heads(att, desc).layout.shapes
+
+
+def _cross_trace():
+    from nnviz.traces import CrossTrace
+
+    cross = np.zeros((2, 2, 3, 4))  # (Ld, H, T, S)
+    cross[1, 0] = np.eye(3, 4)
+    cross[1, 1] = np.eye(3, 4, k=1)
+    dec = np.broadcast_to(np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None], (2, 2, 3, 3)).copy()
+    enc = np.full((1, 2, 4, 4), 0.25)
+    enc[0, 1] = np.eye(4)
+    return CrossTrace(source="ab c", tokens=list("ab c"), dec_inputs=["<s>", "1", "2"], produced=["1", "2", "</s>"],
+                      output="12", valid=False, enc_self_attn=enc, dec_self_attn=dec, cross_attn=cross,
+                      probs=np.full((3, 2), 0.5), labels=("1", "2"))
+
+
+def test_translation_maps_pick_a_head_or_the_mean_and_mask_the_future():
+    tr = _cross_trace()
+    maps = plots.attention.translation_maps(tr, 1, 1)
+    np.testing.assert_array_equal(np.asarray(maps["cross"].data[0].z, float), np.eye(3, 4, k=1))
+    assert maps["cross"].layout.title.text.startswith("Decoder layer 2, head 2:")
+    assert list(maps["cross"].layout.yaxis.ticktext) == ["1", "2", "&lt;/s&gt;"]
+    assert list(maps["cross"].layout.xaxis.ticktext) == ["a", "b", "␣", "c"]
+    # the encoder has one layer: decoder layer 2 shows its last layer, mean of heads
+    assert maps["encoder"].layout.title.text == "Encoder self-attention, layer 1"
+    np.testing.assert_allclose(np.asarray(maps["encoder"].data[0].z, float), (np.full((4, 4), 0.25) + np.eye(4)) / 2)
+    dec = np.asarray(maps["decoder"].data[0].z, float)
+    assert np.isnan(dec[0, 1]) and dec[2, 1] == pytest.approx(1 / 3)
+    mean = plots.attention.translation_maps(tr, 1, None)["cross"]
+    np.testing.assert_allclose(np.asarray(mean.data[0].z, float), (np.eye(3, 4) + np.eye(3, 4, k=1)) / 2)
+    assert "mean of heads" in mean.layout.title.text
+    first = plots.attention.translation_maps(tr, 0, 1)["encoder"]  # same layer: the same head
+    np.testing.assert_array_equal(np.asarray(first.data[0].z, float), np.eye(4))
+
+
+def test_shuffle_comparison_cuts_to_the_first_tokens_and_says_so():
+    a, b = _att(5, 1), _att(5, 2)
+    fig = plots.attention.shuffle_comparison(a, b, list("abcde"), "Layer 1, head 2", first=3)
+    assert fig.layout.title.text == "Layer 1, head 2 (first 3 of 5 tokens)"
+    np.testing.assert_allclose(np.asarray(fig.data[2].z, float), (b - a)[:3, :3], rtol=1e-6)
+    assert plots.attention.shuffle_comparison(a, b, list("abcde"), "t").layout.title.text == "t"
+
+
+def test_translation_html_escapes_and_gives_the_verdict():
+    out = plots.attention.translation_html("<b>1 jan", "", False)
+    assert "<code>&lt;b&gt;1 jan</code>" in out and "(nothing)" in out and "✗ not a real date" in out
+    assert "✓ a real date" in plots.attention.translation_html("1 jan 2000", "2000-01-01", True)
