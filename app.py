@@ -4,7 +4,10 @@ import streamlit as st
 from nnviz import ui
 
 # A local favicon: a material-icon favicon is fetched from the internet, which a lecture hall may lack.
-st.set_page_config(page_title="nnviz", page_icon="nnviz/assets/favicon.png", layout="wide")
+# Presentation mode (?present=1) opens with the sidebar folded: the projector's width is for the figure.
+present = st.query_params.get(ui.PRESENT) in ("1", "true")
+st.set_page_config(page_title="nnviz", page_icon="nnviz/assets/favicon.png", layout="wide",
+                   initial_sidebar_state="collapsed" if present else "auto")
 ui.app_started()
 
 # Lecture order: what a kernel does, then whole CNNs, then sequences, then attention.

@@ -11,7 +11,7 @@ from nnviz.ui.conv import edit_grid, learned_kernel, stepper
 WORK_SIDE = 1024  # the convolution runs on at most this longer side: fast on a laptop, more than a projector shows
 CHANNELS = {"Grayscale": "gray", "Red": "red", "Green": "green", "Blue": "blue"}
 
-ui.page_setup()
+present = ui.page_setup()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -27,23 +27,29 @@ def busiest_spot(input_key: str, _x: np.ndarray, n: int) -> tuple[int, int]:
 @st.cache_resource(show_spinner=False, max_entries=6)
 def conv_view(input_key: str, channel: str, scale: float, kernel_bytes: bytes, kshape: tuple[int, int],
               stride: int, padding, dilation: int, bias: float, relu: bool, labels: tuple[str, str],
-              _x: np.ndarray, crop: tuple[int, int, int, int]):
+              _x: np.ndarray, crop: tuple[int, int, int, int], width: int):
     """The output and its input/output figure. Cached: moving the step-through does not redo it."""
     kernel = np.frombuffer(kernel_bytes, np.float64).reshape(kshape)
     out = ops.conv2d(_x, kernel, stride, padding, dilation, bias, relu)
-    fig = plots.conv_input_output(_x, out, labels[0], labels[1], channel, (0.0, scale), crop_box=crop)
+    fig = plots.conv_input_output(_x, out, labels[0], labels[1], channel, (0.0, scale), crop_box=crop, width_px=width)
     return out, fig
 
 
 st.title("Convolution playground")
-st.caption("A kernel slides over the image; each output pixel is the sum of the kernel times the pixels under it "
-           "(plus a bias). Everything below is computed by hand in numpy and equals PyTorch's conv2d and pooling.")
-
-col_in, col_k, col_h = st.columns([1.1, 1.3, 1], gap="large")
+if present:  # one row of settings, then the input/output figure across the screen; kernel and input folded
+    col_h = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    hero = st.container()
+    col_k, col_in = st.expander("Kernel"), st.expander("Input image and channel")
+else:
+    st.caption("A kernel slides over the image; each output pixel is the sum of the kernel times the pixels under "
+               "it (plus a bias). Everything below is computed by hand in numpy and equals PyTorch's conv2d and pooling.")
+    col_in, col_k, col_h = st.columns([1.1, 1.3, 1], gap="large")
+    hero = st.container()
 
 # --- 1. input ---------------------------------------------------------------------------------------
 with col_in:
-    st.subheader("Input")
+    if not present:  # the expander or the row says it
+        st.subheader("Input")
     got = ui.image_input(digit_model=False, key="conv_img", allow_shared=True)
     if got is None:
         st.stop()
@@ -62,7 +68,8 @@ with col_in:
 # --- 2. kernel --------------------------------------------------------------------------------------
 kernel = None
 with col_k:
-    st.subheader("Kernel")
+    if not present:  # the expander or the row says it
+        st.subheader("Kernel")
     ksrc = ui.scene(st.radio, "Kernel from", ["Preset", "Your own grid", "Learned filter"], horizontal=True,
                     key="conv_ksrc")
     ktitle = ""
@@ -92,7 +99,8 @@ with col_k:
 
 # --- 3. hyper-parameters -----------------------------------------------------------------------------
 with col_h:
-    st.subheader("Settings")
+    if not present:  # the expander or the row says it
+        st.subheader("Settings")
     stride = ui.scene(st.slider, "Stride", 1, 4, 1, key="conv_stride")
     pad_opt = ui.scene(st.select_slider, "Padding", ["0", "1", "2", "3", "same"], value="0", key="conv_pad",
                        help="Zeros added around the border. 'same' pads so that stride 1 keeps the size.")
@@ -139,14 +147,14 @@ try:
     out_label = f"output: {ktitle}" + (" + ReLU" if relu else "")
     out, io_fig = conv_view(input_key, channel, scale, np.ascontiguousarray(kernel, np.float64).tobytes(),
                             kernel.shape, stride, padding, dilation, float(bias), relu, (in_label, out_label), x,
-                            (*region.image_origin, *region.padded.shape))
+                            (*region.image_origin, *region.padded.shape), 1110 if present else 850)
 except InputError as e:
     st.error(str(e))
 if out is not None:
     if stride > min(H, W):
         st.info(f"The stride ({stride}) is larger than the image, so only one window fits per row and column.")
-    st.plotly_chart(io_fig, width="stretch", key="conv_io")
-    st.caption("Output colours: white is exactly 0, red positive, blue negative, on a scale symmetric around 0. "
+    hero.plotly_chart(io_fig, width="stretch", key="conv_io")
+    hero.caption("Output colours: white is exactly 0, red positive, blue negative, on a scale symmetric around 0. "
                "The orange box on the input is the part the step-through below reads.")
 
 # --- 4. step-through ----------------------------------------------------------------------------------

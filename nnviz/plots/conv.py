@@ -66,12 +66,12 @@ def image_trace(a: np.ndarray, vmin: float, vmax: float, scale, max_side: int = 
 
 
 def _colorbar(vmin: float, vmax: float, scale, title: str, x: float, xaxis: str = "x", yaxis: str = "y",
-              length: float = 0.85) -> go.Scatter:
+              length: float = 0.85, y: float = 0.45) -> go.Scatter:
     return go.Scatter(
         x=[None], y=[None], xaxis=xaxis, yaxis=yaxis, mode="markers", showlegend=False, hoverinfo="skip",
         marker=dict(colorscale=scale, cmin=vmin, cmax=vmax, color=[vmin], showscale=True,
                     colorbar=dict(title=dict(text=title, side="right", font=FONT), thickness=18, tickfont=FONT,
-                                  x=x, xanchor="left", len=length, y=0.45)),
+                                  x=x, xanchor="left", len=length, y=y)),
     )
 
 
@@ -87,11 +87,12 @@ def _pixel_ticks(n: int) -> dict:
 def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = "input",
                       output_label: str = "output", channel: str = "gray", input_range: tuple[float, float] = (0.0, 1.0),
                       title: str | None = None, height: int | None = None,
-                      crop_box: tuple[int, int, int, int] | None = None) -> go.Figure:
+                      crop_box: tuple[int, int, int, int] | None = None, width_px: int = 850) -> go.Figure:
     """The input channel and the convolution output side by side, each with its dimensions and a
     colour bar; the output on a diverging scale centred at zero (white = 0, red > 0, blue < 0).
     crop_box=(top, left, height, width) outlines a region of the input (what the step-through
-    reads; parts outside the image are padding and are clipped to its edge)."""
+    reads; parts outside the image are padding and are clipped to its edge). width_px: the
+    narrowest the figure will be drawn (850: beside the sidebar on a 1280 px screen)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
                         subplot_titles=[f"{input_label}<br>{_dims(image)}", f"{output_label}<br>{_dims(output)}"])
     in_scale = CHANNEL_SCALES.get(channel, CHANNEL_SCALES["gray"])
@@ -101,9 +102,10 @@ def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = 
     saturates = omax < float(np.nanmax(np.abs(output)))
     fig.add_trace(image_trace(output, omin, omax, DIVERGING), row=1, col=2)
     d1, d2 = fig.layout.xaxis.domain, fig.layout.xaxis2.domain
-    fig.add_trace(_colorbar(lo, hi, in_scale, "pixel value", d1[1] + 0.01), row=1, col=1)
+    top = 130 if title else 75
+    fig.add_trace(_colorbar(lo, hi, in_scale, "pixel value", d1[1] + 0.01, length=0.95, y=0.5), row=1, col=1)
     bar = "output (0 = white; darkest = beyond)" if saturates else "output (0 = white)"
-    fig.add_trace(_colorbar(omin, omax, DIVERGING, bar, d2[1] + 0.01, "x2", "y2"), row=1, col=2)
+    fig.add_trace(_colorbar(omin, omax, DIVERGING, bar, d2[1] + 0.01, "x2", "y2", length=0.95, y=0.5), row=1, col=2)
     for i, a in ((1, image), (2, output)):
         fig.update_xaxes(range=[-0.5, a.shape[1] - 0.5], constrain="domain", showgrid=False, zeroline=False,
                          title=dict(text="column", standoff=4), tickfont=FONT, row=1, col=i,
@@ -120,11 +122,16 @@ def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = 
                       line=dict(color=WINDOW_COLOUR, width=3))
     fig.update_annotations(font=dict(size=18, color="#222222"))
     fig.update_layout(dragmode=False)
-    if height is None:  # two panels of ~0.43 of a ~1150 px wide figure, as tall as their images need
+    if height is None:
+        # Each image panel is ~0.36 of the figure's width. Sized for a figure no wider than width_px,
+        # the images fill their panels' height (a wider figure only adds space at the sides), so a
+        # colour bar (0.85 of that height) is never taller than its image.
         aspect = max(image.shape[0] / image.shape[1], output.shape[0] / output.shape[1])
-        height = int(np.clip(490 * aspect + 150, 320, 760))
+        height = int(np.clip(0.36 * width_px * aspect, 170, 610)) + top + 55
     base_layout(fig, title, height)
-    fig.update_layout(margin=dict(l=10, r=10, t=130 if title else 75, b=10))
+    # fixed margins (55 px below for the ticks and "column"), so the plot area is exactly the image height
+    fig.update_layout(margin=dict(l=10, r=10, t=top, b=55))
+    fig.update_xaxes(automargin=False)
     return fig
 
 

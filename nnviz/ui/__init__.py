@@ -64,18 +64,50 @@ def clamp_state(key: str, lo: int, hi: int, default: int) -> None:
     st.session_state[key] = int(min(max(v if isinstance(v, (int, np.integer)) else default, lo), hi))
 
 
-def page_setup() -> None:
+PRESENT = "present"  # ?present=1 (or the sidebar toggle): the lecture projector's layout
+PRESENT_KEY = "present_mode"  # the toggle's session key
+# In presentation mode the page drops its title and keeps only the margin Streamlit's header needs,
+# so the figure a lesson is about can fill a 1280x720 projector's first screen.
+PRESENT_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 3rem; padding-bottom: 1rem; }
+[data-testid="stMainBlockContainer"] h1 { display: none; }
+</style>"""
+
+
+def presenting() -> bool:
+    """Whether the page is in presentation mode: a sidebar toggle in the scene, which a link
+    turns on with ?present=1 (or present=true). Pages then put their key figure first, sized for
+    a 1280x720 projector, and fold secondary controls away."""
+    if PRESENT_KEY not in st.session_state and st.query_params.get(PRESENT) in ("1", "true"):
+        st.session_state[PRESENT_KEY] = True
+    # Kept in the URL by hand as present=1 (what people type): a bound toggle would write "true"
+    # only after the user touched it, so a reloaded projector tab would fall out of the mode. The
+    # toggle's key differs from the parameter, or Streamlit would clear the parameter as unbound.
+    on = scene(st.sidebar.toggle, "Presentation mode", key=PRESENT_KEY, url=False,
+               help="For a projector: the key figure first, large; other controls folded away. "
+                    "Share the link with ?present=1 to open a page this way.")
+    if on:
+        st.query_params[PRESENT] = "1"
+        st.html(PRESENT_CSS)
+    elif PRESENT in st.query_params:
+        del st.query_params[PRESENT]
+    return on
+
+
+def page_setup() -> bool:
     """First call in every page. Streamlit treats a top-level pages/ folder as an old-style
     multipage app until app.py has called st.navigation once in this server process, so the very
     first visitor who opens /cnn directly would get a page without app.py (no navigation, no
     layout). Switch to st.navigation mode and rerun through app.py, keeping the URL.
     (AppTest resets that Streamlit flag before every run; once app.py has run in the process we
-    leave it alone, so test runs are not doubled and button clicks are not swallowed.)"""
+    leave it alone, so test runs are not doubled and button clicks are not swallowed.)
+    Returns whether the page is in presentation mode (`presenting`)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory and not _APP_RAN:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    return presenting()
 
 
 def digest(data: bytes) -> str:

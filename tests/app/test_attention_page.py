@@ -60,7 +60,8 @@ def bound(at) -> set[str]:
 
 
 def unbound(at) -> list[str]:
-    return [w.key for kind in SCENE_KINDS for w in at.get(kind) if not w.proto.query_param_key]
+    return [w.key for kind in SCENE_KINDS for w in at.get(kind) if not w.proto.query_param_key
+            and w.key != "present_mode"]  # travels as present=1
 
 
 def fresh(text: str) -> str:

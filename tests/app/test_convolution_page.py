@@ -184,7 +184,7 @@ def test_a_link_reproduces_the_convolution_and_pooling_view():
 def test_every_setting_widget_is_in_the_scene():
     at = run_page()
     unbound = [w.key for kind in ("selectbox", "radio", "slider", "select_slider", "number_input", "toggle")
-               for w in at.get(kind) if not w.proto.query_param_key]
+               for w in at.get(kind) if not w.proto.query_param_key and w.key != "present_mode"]
     assert unbound == []
 
 
@@ -197,3 +197,17 @@ def test_a_setting_equal_to_the_widgets_own_default_survives_a_link():
     student = open_link(PAGE, link)
     assert student.selectbox(key="conv_preset").value == first
     assert titles(student) == titles(at)
+
+
+def test_presentation_mode_puts_the_input_output_figure_first():
+    at = open_page(PAGE, {"present": "1"})
+    at.run()  # AppTest's switch_page drops the query string for one run; a browser opening the link keeps it
+    assert at.toggle(key="present_mode").value is True and at.query_params["present"] == "1"
+    first = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [a["text"].split("<br>")[0] for a in first["layout"]["annotations"][:2]] == ["input: grayscale",
+                                                                                       "output: Horizontal edge"]
+    assert [e.label for e in at.expander] == ["Kernel", "Input image and channel"]  # folded away
+    normal = run_page()
+    assert normal.toggle(key="present_mode").value is False and not normal.expander
+    at.toggle(key="present_mode").set_value(False).run()
+    assert "present" not in at.query_params

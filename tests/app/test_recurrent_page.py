@@ -56,7 +56,8 @@ def html_bodies(at) -> list[str]:
 
 def unbound(at) -> list[str]:
     """Keys of view widgets on the page that are not in the URL."""
-    return [w.key for kind in WIDGETS for w in at.get(kind) if not w.proto.query_param_key]
+    return [w.key for kind in WIDGETS for w in at.get(kind) if not w.proto.query_param_key
+            and w.key != "present_mode"]  # travels as present=1
 
 
 def test_text_view_defaults_to_the_lstm_on_the_code_preset():
