@@ -1,6 +1,7 @@
 import streamlit as st
 
 from nnviz import ui
+from nnviz.ui.lessons import lessons
 from nnviz.models import get_spec, list_models
 
 ui.page_setup()
@@ -23,6 +24,12 @@ PAGES = [  # lecture order, as in the sidebar
 ]
 for path, title, what, icon in PAGES:
     st.page_link(path, label=f"**{title}**: {what}", icon=icon)
+
+st.subheader("The lecture, step by step")
+for i, lesson in enumerate(lessons(), 1):
+    left, right = st.columns([1.7, 3], vertical_alignment="center")
+    left.page_link(lesson.page, label=f"**{i}. {lesson.title}**", query_params=lesson.query, icon=":material/play_arrow:")
+    right.markdown(lesson.text)
 
 st.subheader("Models in this copy of nnviz")
 lines = ["| model | family | input | what it is |", "|---|---|---|---|"]

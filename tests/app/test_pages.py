@@ -189,3 +189,20 @@ def test_convolution_settings_survive_a_visit_to_another_page():
     assert not at.exception
     assert (at.slider(key="conv_stride").value, at.slider(key="conv_dilation").value) == (3, 2)
     assert at.slider(key="pool_window").value == 3
+
+
+@pytest.mark.parametrize("lesson", __import__("nnviz.ui.lessons", fromlist=["lessons"]).lessons(),
+                         ids=lambda lesson: lesson.title)
+def test_every_lesson_link_opens_its_scene(lesson):
+    at = open_link(lesson.page, lesson.query)
+    at.run()
+    link = scene_link(at)
+    link.update({w.proto.query_param_key: str(w.value) for w in at.get("button_group")})  # segmented controls
+    shown = {k: v for k, v in link.items() if k in lesson.query}
+    assert shown == lesson.query  # every parameter the lesson sets is what its page shows
+
+
+def test_home_lists_the_lessons_with_links():
+    at = run_page("pages/home.py")
+    links = [p.proto.page for p in at.get("page_link")]
+    assert sum(1 for x in links if x) >= len(__import__("nnviz.ui.lessons", fromlist=["lessons"]).lessons())
