@@ -30,6 +30,7 @@ def forwards_run() -> int:
 
 POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 SHOWN_TYPES = (nn.Conv2d, nn.Linear) + POOL_TYPES
+BLOCK_TYPES = ("BasicBlock", "Bottleneck", "InvertedResidual")  # residual blocks, shown whole
 
 
 def _lock_for(model: nn.Module) -> threading.Lock:
@@ -42,26 +43,38 @@ def _lock_for(model: nn.Module) -> threading.Lock:
 
 def default_layers(model: nn.Module) -> list[str]:
     """The layers a CNN view offers: convs, pools, linears, ReLUs that stand as their own layer,
-    residual blocks, and inside each block its F(x) (bn2) and shortcut (downsample)."""
+    residual blocks, and inside each block its F(x) and shortcut: ResNet's bn2 and downsample;
+    MobileNetV2's `conv` (F(x) of a block with a shortcut; its expand, depthwise and project
+    convolutions are convs, so they are offered too)."""
     names = []
     parents = {name: m for name, m in model.named_modules()}
     for name, m in model.named_modules():
         if not name:
             continue
         parent = parents.get(name.rsplit(".", 1)[0]) if "." in name else model
-        kind = type(m).__name__
-        if isinstance(m, SHOWN_TYPES) or kind in ("BasicBlock", "Bottleneck"):
+        kind, parent_kind, leaf = type(m).__name__, type(parent).__name__, name.rsplit(".", 1)[-1]
+        if isinstance(m, SHOWN_TYPES) or kind in BLOCK_TYPES:
             names.append(name)
         elif isinstance(m, nn.ReLU) and isinstance(parent, nn.Sequential):
             names.append(name)
-        elif type(parent).__name__ == "BasicBlock" and name.rsplit(".", 1)[-1] in ("bn2", "downsample"):
+        elif parent_kind == "BasicBlock" and leaf in ("bn2", "downsample"):
+            names.append(name)
+        elif parent_kind == "InvertedResidual" and leaf == "conv" and _has_shortcut(parent):
             names.append(name)
     return names
 
 
+def _has_shortcut(m: nn.Module) -> bool:
+    # MobileNetV2 adds x only where the block keeps the shape (stride 1, in == out channels).
+    kind = type(m).__name__
+    if kind == "InvertedResidual":
+        return bool(getattr(m, "use_res_connect", False))
+    return kind in ("BasicBlock", "Bottleneck")
+
+
 def _records_input(m: nn.Module) -> bool:
     # Pools are shown before/after; residual blocks as x, F(x), F(x)+x.
-    return isinstance(m, POOL_TYPES) or type(m).__name__ in ("BasicBlock", "Bottleneck")
+    return isinstance(m, POOL_TYPES) or _has_shortcut(m)
 
 
 def _first_tensor(obj) -> torch.Tensor | None:

@@ -138,23 +138,23 @@ def filters_tab() -> None:
 
 
 def residual_tab() -> None:
-    blocks = [n for n, t, _ in layers if t == "BasicBlock"]
+    blocks = plots.cnn.residual_blocks(trace)  # ResNet's BasicBlocks, MobileNetV2's blocks with a shortcut
     if not blocks:
-        st.info("Residual blocks belong to ResNet: pick resnet18 in the sidebar.")
+        st.info("Residual blocks belong to ResNet and MobileNetV2: pick one of them in the sidebar.")
         return
     if st.session_state.get("block", blocks[0]) not in blocks:
         del st.session_state["block"]
     blk = ui.scene(st.selectbox, "Block", blocks, index=blocks.index(layer) if layer in blocks else 0, key="block")
-    bx = trace[blk].input
-    fx = trace[f"{blk}.bn2"].output
-    sc = trace[f"{blk}.downsample"].output if f"{blk}.downsample" in trace else bx
-    ui.clamp_state("res_ch", 0, fx.shape[0] - 1, 0)
-    rch = ui.scene(st.slider, "Channel", 0, fx.shape[0] - 1, key="res_ch")
-    st.plotly_chart(
-        plots.side_by_side([("shortcut x", sc[rch]), ("F(x)", fx[rch]), ("F(x) + x", fx[rch] + sc[rch]),
-                            ("ReLU(F(x) + x)", trace[blk].output[rch])], f"{blk}, channel {rch}", 380),
-        width="stretch", key="resfig",
-    )
+    panels = plots.cnn.residual_panels(trace, blk)  # [(title, (C, H, W))]: shortcut x, F(x), F(x) + x[, ReLU]
+    ui.clamp_state("res_ch", 0, panels[1][1].shape[0] - 1, 0)
+    rch = ui.scene(st.slider, "Channel", 0, panels[1][1].shape[0] - 1, key="res_ch")
+    st.plotly_chart(plots.side_by_side([(t, p[rch]) for t, p in panels], f"{blk}, channel {rch}", 380),
+                    width="stretch", key="resfig")
+    if trace[blk].module_type == "InvertedResidual":
+        st.caption("F(x) is 1×1 expand → 3×3 depthwise (one kernel per channel) → 1×1 project, and the shortcut "
+                   "carries x through unchanged. No ReLU follows the sum (a linear bottleneck). Blocks that "
+                   "downsample or change width have no shortcut.")
+        return
     st.caption("The block learns only the change F(x); the shortcut carries x through unchanged"
                + (" (a 1×1 convolution matches the shape here)." if f"{blk}.downsample" in trace else "."))
 

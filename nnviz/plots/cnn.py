@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from ..traces import FeatureTrace
 from .base import (FONT, SEQUENTIAL, base_layout, box_average, colorbar_trace, lut, palette, palette_indices,
                    to_png_uri, value_range)
 
@@ -168,7 +169,7 @@ def architecture_strip(layers: list[tuple[str, str, tuple[int, ...]]], selected:
     labelled with its output shape; the selected one is outlined."""
     colours = {"Conv2d": "#3b6fb6", "ReLU": "#9bbbe0", "MaxPool2d": "#e07b39", "AvgPool2d": "#e07b39",
                "AdaptiveAvgPool2d": "#e07b39", "Linear": "#5a9e5a", "BasicBlock": "#8e63b5",
-               "BatchNorm2d": "#b5b5b5", "Sequential": "#b5b5b5"}
+               "InvertedResidual": "#8e63b5", "BatchNorm2d": "#b5b5b5", "Sequential": "#b5b5b5"}
     names = [n for n, _, _ in layers]
     sizes = [max(1, int(np.prod(s))) for _, _, s in layers]
     fig = go.Figure(
@@ -183,3 +184,23 @@ def architecture_strip(layers: list[tuple[str, str, tuple[int, ...]]], selected:
     fig.update_yaxes(type="log", title="values in output", dtick=1, tickfont=FONT)
     fig.update_xaxes(tickangle=-60, tickfont=dict(size=13 if len(names) > 30 else 15), automargin=True)
     return base_layout(fig, None, 360)
+
+
+def residual_blocks(trace: FeatureTrace) -> list[str]:
+    """The residual blocks of a trace that can be shown as x, F(x), F(x) + x: ResNet's BasicBlocks
+    and MobileNetV2's InvertedResidual blocks with a shortcut (capture records their input)."""
+    return [n for n, a in trace.activations.items()
+            if a.module_type in ("BasicBlock", "InvertedResidual") and a.input is not None]
+
+
+def residual_panels(trace: FeatureTrace, block: str) -> list[tuple[str, np.ndarray]]:
+    """A residual block's parts, each (C, H, W): shortcut x, F(x), F(x) + x, and for ResNet the
+    block's output ReLU(F(x) + x). MobileNetV2 puts no activation after the sum, so there
+    F(x) + x is the block's output."""
+    a = trace[block]
+    if a.module_type == "InvertedResidual":
+        fx, sc = trace[f"{block}.conv"].output, a.input
+        return [("shortcut x", sc), ("F(x)", fx), ("F(x) + x", fx + sc)]
+    fx = trace[f"{block}.bn2"].output
+    sc = trace[f"{block}.downsample"].output if f"{block}.downsample" in trace else a.input
+    return [("shortcut x", sc), ("F(x)", fx), ("F(x) + x", fx + sc), ("ReLU(F(x) + x)", a.output)]

