@@ -2,7 +2,6 @@ import streamlit as st
 
 from nnviz import ui
 from nnviz.ui.lessons import lessons
-from nnviz.models import get_spec, list_models
 
 ui.page_setup()
 
@@ -32,9 +31,5 @@ for i, lesson in enumerate(lessons(), 1):
     right.markdown(lesson.text)
 
 st.subheader("Models in this copy of nnviz")
-lines = ["| model | family | input | what it is |", "|---|---|---|---|"]
-for name in list_models():
-    spec = get_spec(name)
-    lines.append(f"| `{name}` | {spec.family} | {spec.input_kind} | {spec.description} |")
-st.markdown("\n".join(lines))
-st.caption("Models without shipped or cached weights run with random weights, and every view says so.")
+st.markdown(ui.models_table())
+st.caption("Untrained models run with the same seeded random weights on every machine, and every view says so.")

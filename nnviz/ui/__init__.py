@@ -157,38 +157,62 @@ def model_picker(family: str, key: str = "model", default: str | None = None) ->
     )
 
 
+UNTRAINED = "Untrained (random)"
+
+
+def models_table() -> str:
+    """Markdown: every registered model, its family and input, whether it runs trained on this
+    machine and where its weights come from."""
+    lines = ["| model | family | input | runs here | weights | what it is |", "|---|---|---|---|---|---|"]
+    for name in list_models():
+        spec = get_spec(name)
+        trained, where = W.default_available(spec)
+        lines.append(f"| `{name}` | {spec.family} | {spec.input_kind} | {'trained' if trained else '**untrained**'} "
+                     f"| {where} | {spec.description} |")
+    return "\n".join(lines)
+
+
 def weights_picker(name: str) -> tuple[str, str | bytes]:
     """Sidebar controls for where weights come from. Returns (weights_key, weights)."""
     spec = get_spec(name)
     st.sidebar.caption(spec.description)
+    trained, where = W.default_available(spec)
+    # Without trained weights here, "default" would be the same seeded random weights: one choice, not two.
+    options = (["Trained", "Upload a checkpoint", UNTRAINED] if trained else [UNTRAINED, "Upload a checkpoint"])
     choice = scene(
-        st.sidebar.radio, "Weights", ["Default", "Upload a checkpoint", "Random (untrained)"], key=f"weights_src_{name}",
-        help="Default: shipped weights, or torchvision's ImageNet weights if they are in the torch hub cache.",
+        st.sidebar.radio, "Weights", options, key=f"weights_src_{name}",
+        help=f"Trained: {where}. {UNTRAINED}: the same seeded random weights on every machine.",
     )
-    if choice == "Random (untrained)":
-        return "random", "random"
     if choice == "Upload a checkpoint":
         up = st.sidebar.file_uploader(".pth or .safetensors", type=["pth", "pt", "safetensors"], key=f"ckpt_{name}")
-        if up is None:
-            st.sidebar.info("No file yet: using the default weights.")
-            return "default", "default"
-        data = up.getvalue()
-        return f"upload:{digest(data)}", data
+        if up is not None:
+            data = up.getvalue()
+            return f"upload:{digest(data)}", data
+        st.sidebar.info("No file yet: using the " + ("trained" if trained else "untrained") + " weights.")
+    if not trained:
+        download_button(name)
+        return "random", "random"
+    return ("random", "random") if choice == UNTRAINED else ("default", "default")
+
+
+def download_button(name: str) -> None:
+    """The sidebar's offer to fetch a model's published ImageNet checkpoint (an explicit click: the
+    app makes no other network request)."""
     ck = W.CHECKPOINTS.get(name)
-    if ck is not None and W.cached_checkpoint(name) is None:
-        with st.sidebar.expander(f"Download ImageNet weights ({ck.size_mb:.0f} MB)"):
-            st.caption(f"From {ck.url}, checked against its sha256 prefix `{ck.hash_prefix}`, saved in the torch hub cache.")
-            if st.button(f"Download {ck.filename}", key=f"dl_{name}"):
-                bar = st.progress(0.0, text="connecting...")
-                try:
-                    W.download(name, progress=lambda d, t: bar.progress(min(1.0, d / t) if t else 0.0,
-                                                                         text=f"{d / 2**20:.0f} MB"))
-                    get_model.clear()
-                    st.success("Downloaded: the model now uses ImageNet weights.")
-                except WeightsError as e:
-                    bar.empty()
-                    st.error(str(e))
-    return "default", "default"
+    if ck is None or W.cached_checkpoint(name) is not None:
+        return
+    with st.sidebar.expander(f"Download ImageNet weights ({ck.size_mb:.0f} MB)"):
+        st.caption(f"From {ck.url}, checked against its sha256 prefix `{ck.hash_prefix}`, saved in the torch hub cache.")
+        if st.button(f"Download {ck.filename}", key=f"dl_{name}"):
+            bar = st.progress(0.0, text="connecting...")
+            try:
+                W.download(name, progress=lambda d, t: bar.progress(min(1.0, d / t) if t else 0.0,
+                                                                     text=f"{d / 2**20:.0f} MB"))
+                get_model.clear()
+                st.success("Downloaded: choose \"Trained\" to use the ImageNet weights.")
+            except WeightsError as e:
+                bar.empty()
+                st.error(str(e))
 
 
 def load_or_report(name: str, weights_key: str, weights: str | bytes):

@@ -16,7 +16,8 @@ class Lesson:
 
 
 def _residual_cnn() -> str:
-    """The first registered CNN built from residual blocks (ResNet), for the residual lesson."""
+    """The first registered CNN whose description says it has residual blocks (MobileNetV2, which
+    is pretrained, before ResNet-18), for the residual lesson."""
     return next((n for n in list_models(trace="features") if "residual" in get_spec(n).description.lower()),
                 list_models(trace="features")[0])
 

@@ -213,6 +213,22 @@ def load_packaged(model: nn.Module, model_name: str, ck: PackagedCheckpoint) -> 
     return WeightsInfo(ck.source, trained=True, note=str(path))
 
 
+def default_available(spec: ModelSpec) -> tuple[bool, str]:
+    """Whether `spec`'s default weights are on this machine (without loading them), and where
+    they come from: a shipped file, a pip package, the torch hub cache, or nowhere."""
+    if "available" in spec.extra:  # a loader's own check, e.g. a pip package's file
+        return spec.extra["available"]()
+    kind, _, filename = (spec.default_weights or "").partition(":")
+    if kind == "shipped":
+        return (HERE / filename).is_file(), f"shipped file nnviz/weights/{filename}"
+    if kind == "torchvision":
+        cached = cached_checkpoint(spec.name)
+        return (cached is not None,
+                "torchvision ImageNet checkpoint in the torch hub cache" if cached else
+                "ImageNet checkpoint not on this machine (download or upload it)")
+    return False, "no trained weights"
+
+
 def apply_weights(model: nn.Module, spec: ModelSpec, weights: str | Path | bytes) -> WeightsInfo:
     """Load the requested weights into `model` and say where they came from."""
     if isinstance(weights, (bytes, bytearray)):

@@ -206,3 +206,25 @@ def test_home_lists_the_lessons_with_links():
     at = run_page("pages/home.py")
     links = [p.proto.page for p in at.get("page_link")]
     assert sum(1 for x in links if x) >= len(__import__("nnviz.ui.lessons", fromlist=["lessons"]).lessons())
+
+
+def test_home_says_which_models_run_trained_here(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no cached ImageNet checkpoints
+    at = run_page("pages/home.py")
+    table = next(m.value for m in at.markdown if m.value.startswith("| model |"))
+    runs_here = {cells[1].strip("` "): cells[4].strip() for cells in (r.split("|") for r in table.splitlines()[2:])}
+    assert runs_here["lenet5"] == "trained" and runs_here["resnet18"] == "**untrained**"
+    assert "shipped file nnviz/weights/lenet5.safetensors" in table
+
+
+def test_one_untrained_choice_when_no_trained_weights_are_here(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    at = run_page("pages/cnn.py")
+    assert at.radio(key="weights_src_lenet5").options == ["Trained", "Upload a checkpoint", "Untrained (random)"]
+    at.selectbox(key="model").set_value("resnet18").run()
+    assert at.radio(key="weights_src_resnet18").options == ["Untrained (random)", "Upload a checkpoint"]
+    assert any("Untrained model" in w.value for w in at.warning)
