@@ -76,9 +76,12 @@ def picked_channel(event) -> int | None:
 
 def maps_tab() -> None:
     if act.output.ndim != 3:
-        st.info(f"{layer} outputs a vector of {act.output.size} values (no spatial map); its largest values:")
-        st.plotly_chart(plots.top_k_bar(act.output, None, min(20, act.output.size), f"{layer}: top units"),
-                        width="stretch", key="vec")
+        final = act.output.shape == trace.output.shape and np.array_equal(act.output, trace.output)
+        st.info(f"{layer} outputs a vector of {act.output.size} values (no spatial map); its largest values"
+                + (": the classes' logits, before the softmax turns them into the probabilities above." if final else ":"))
+        st.plotly_chart(plots.top_k_bar(act.output, spec.labels if final else None, min(20, act.output.size),
+                                        f"{layer}: " + ("top classes" if final else "top units"),
+                                        "logit" if final else "activation"), width="stretch", key="vec")
         return
     c, h, w = act.output.shape
     a, b, d = st.columns(3)

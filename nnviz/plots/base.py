@@ -140,20 +140,28 @@ def side_by_side(panels: list[tuple[str, np.ndarray]], title: str | None = None,
     return base_layout(fig, title, height)
 
 
-def top_k_bar(probs: np.ndarray, labels: list[str] | tuple[str, ...] | None, k: int = 5,
-              title: str | None = None) -> go.Figure:
-    """The k most probable classes as horizontal bars, best on top."""
-    k = min(k, probs.size)
-    idx = np.argsort(-probs)[:k]
-    names = [labels[i] if labels else str(i) for i in idx]
+def top_k_bar(values: np.ndarray, labels: list[str] | tuple[str, ...] | None, k: int = 5,
+              title: str | None = None, kind: str = "probability") -> go.Figure:
+    """The k largest values as horizontal bars, best on top. kind "probability" draws 0-100%;
+    "logit" and "activation" draw raw values on an axis that says so (a logit is not a probability,
+    and can be negative); unlabelled bars are named "unit i"."""
+    k = min(k, values.size)
+    idx = np.argsort(-values)[:k]
+    names = [labels[i] if labels else f"unit {i}" for i in idx]
+    shown = values[idx][::-1]
+    prob = kind == "probability"
     fig = go.Figure(
         go.Bar(
-            x=probs[idx][::-1], y=names[::-1], orientation="h",
-            text=[f"{p:.1%}" for p in probs[idx][::-1]], textposition="auto",
-            marker_color="#3b6fb6", hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+            x=shown, y=names[::-1], orientation="h",
+            text=[f"{v:.1%}" if prob else f"{v:.3g}" for v in shown], textposition="auto",
+            marker_color="#3b6fb6", hovertemplate="%{y}: %{x:" + (".2%" if prob else ".4g") + "}<extra></extra>",
         )
     )
-    fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability", tickfont=FONT)
+    if prob:
+        fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability", tickfont=FONT)
+    else:
+        fig.update_xaxes(title="logit (before softmax; not a probability)" if kind == "logit" else "activation",
+                         tickfont=FONT, zeroline=True, zerolinecolor="#888")
     fig.update_yaxes(type="category", tickfont=dict(size=18))  # digit labels must not become a numeric axis
     return base_layout(fig, title, 80 + 48 * k)
 

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnviz.capture import forwards_run
-from tests.app.conftest import ROOT, TIMEOUT, figures, open_link, open_page, scene_link, titles
+from tests.app.conftest import ROOT, TIMEOUT, array, figures, open_link, open_page, scene_link, titles
 from tests.conftest import png_bytes
 
 
@@ -228,3 +228,12 @@ def test_one_untrained_choice_when_no_trained_weights_are_here(tmp_path, monkeyp
     at.selectbox(key="model").set_value("resnet18").run()
     assert at.radio(key="weights_src_resnet18").options == ["Untrained (random)", "Upload a checkpoint"]
     assert any("Untrained model" in w.value for w in at.warning)
+
+
+def test_the_last_layer_shows_class_logits_by_name_not_probabilities():
+    at = run_page("pages/cnn.py")  # lenet5 on digit_2.png
+    at.selectbox(key="layer").set_value("classifier.4").run()
+    bar = next(f for f in figures(at) if "top classes" in f["layout"].get("title", {}).get("text", ""))
+    assert bar["data"][0]["y"][-1] == "2"  # class names, best on top
+    assert "not a probability" in bar["layout"]["xaxis"]["title"]["text"]
+    assert max(array(bar["data"][0]["x"])) > 1.0  # raw logits, not clamped to 100%

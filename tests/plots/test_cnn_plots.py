@@ -50,6 +50,17 @@ def test_channel_order():
     assert plots.channel_order(maps, "max") == [2, 1, 0]  # maxima 0.1, 3.0, 9.0
 
 
+def test_top_k_bar_draws_logits_as_logits_not_as_clamped_probabilities():
+    logits = np.array([2.5, -1.0, 7.25, 0.5])
+    fig = plots.top_k_bar(logits, ["cat", "dog", "car", "cup"], k=3, kind="logit")
+    assert list(fig.data[0].y) == ["cup", "cat", "car"]  # plotly draws bottom-up: best (car) on top
+    assert list(fig.data[0].x) == [0.5, 2.5, 7.25]  # raw values, best on top
+    assert "not a probability" in fig.layout.xaxis.title.text and fig.layout.xaxis.range is None
+    assert fig.layout.xaxis.tickformat is None and fig.data[0].text[-1] == "7.25"
+    units = plots.top_k_bar(logits, None, k=2, kind="activation")
+    assert list(units.data[0].y) == ["unit 0", "unit 2"] and units.layout.xaxis.title.text == "activation"
+
+
 def test_top_k_bar_orders_best_on_top():
     probs = np.array([0.1, 0.6, 0.05, 0.25])
     fig = plots.top_k_bar(probs, ["a", "b", "c", "d"], k=3)
