@@ -2,11 +2,11 @@
 
 Text: states and gates per character, units on the text, "Find units", next characters, LSTM vs
 RNN. Time series: sunspots or an uploaded CSV (trained in the app), forecasts against baselines.
-Why LSTMs: gradients through time. Runs go through ui.get_trace (a view change only redraws);
+Why LSTMs: gradients through time. In presentation mode each view's key figure comes first, sized
+for a 1280x720 projector, under one row of its controls. Runs go through ui.get_trace (a view change only redraws);
 every view widget is in the scene (ui.scene: URL + session; tests/app/test_recurrent_page.py).
 """
 import math
-from dataclasses import dataclass
 
 import streamlit as st
 
@@ -14,7 +14,7 @@ from nnviz import analysis, example_input, plots, ui
 from nnviz.inputs import TEXT_CAP, InputError, clean_text
 from nnviz.ui import recurrent as rui
 
-ui.page_setup()
+present = ui.page_setup()
 
 TEXT_MODELS = rui.text_models()  # {"LSTM": "char_lstm", "RNN": "char_rnn"}
 PRESETS = {
@@ -25,7 +25,8 @@ PRESETS = {
         "and then they typed their own sentences to watch the cells change, one character at a time."
     ),
 }
-COLOURS = {"LSTM": plots.recurrent.LSTM_COLOUR, "RNN": plots.recurrent.RNN_COLOUR}
+COLOURS = rui.COLOURS
+HERO_PX = 500  # presentation mode: the key figure's height, to fit under its controls on a 720 px screen
 BEST_ROWS = "16 best for the Find-units pattern"
 FROM_TEXT_VIEW = "Text from the Text view"
 Q = plots.QUANTITIES
@@ -50,36 +51,20 @@ def cleaned(raw: str, where, hint: str = "") -> str | None:
 
 # --- text view ---------------------------------------------------------------------------------
 
-@dataclass
-class TextScene:
-    """The Text view's choices, filled in as its widgets are drawn."""
-
-    labels: list[str]  # the networks shown: ["LSTM"], ["RNN"] or both
-    traces: dict  # label -> RecurrentTrace
-    kind: str = "c"
-    best_rows: bool = False
-    start: int = 0
-    stop: int = 0
-    unit: int = 0
-    pattern: str = "bracket depth"
-    pos: int = 0
-
-    @property
-    def main(self):
-        return self.traces[self.labels[0]]
-
-    @property
-    def states(self):  # (T, H)
-        return self.main.states(self.kind)
-
-
-def text_view() -> None:
-    left, right = st.columns([1, 3], gap="large")
+def text_view(present: bool) -> None:
+    if present:  # the heatmap's controls in one row, the heatmap, the text and the rest folded or below
+        row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+        hero = st.container()
+        left = right = st.expander("Text and preset")
+        more = st.expander("Heatmap rows")
+    else:
+        left, right = st.columns([1, 3], gap="large")
+        row = more = None
     with left:
         ui.scene(st.selectbox, "Preset", list(PRESETS), key="rnn_preset",
                  on_change=lambda: st.session_state.update(rnn_text=PRESETS[st.session_state.rnn_preset]))
-        net = ui.scene(st.radio, "Network", [*TEXT_MODELS, "Compare both"], key="rnn_net",
-                       help="Both were trained the same way on Python standard-library source.")
+    net = ui.scene((row or left).radio, "Network", [*TEXT_MODELS, "Compare both"], key="rnn_net", horizontal=present,
+                   help="Both were trained the same way on Python standard-library source.")
     text = cleaned(text_box(right), right)
     if text is None:
         return
@@ -91,32 +76,35 @@ def text_view() -> None:
             return
         with st.spinner(f"Running {TEXT_MODELS[lab]}..."):
             traces[lab] = ui.get_trace(TEXT_MODELS[lab], "default", ui.input_key("text", text), models[lab], text)
-    s = TextScene(labels, traces)
+    s = rui.TextScene(labels, traces, present)
     seen = st.session_state.get("rnn_seen_text")
     st.session_state.rnn_seen_text = text
     if seen is not None and seen != text:  # a new text: predict after its last character (a link keeps its own)
         st.session_state.update(rnn_pos=s.main.length - 1, rnn_start=0)
-    with left:
+    with right:
+        scores = st.container(horizontal=True, gap="large")  # as wide as their labels: a narrow column cuts them
         for lab in labels:
             tr = traces[lab]
             bpc = analysis.bits_per_char(tr.output, tr.tokens, tr.labels)
-            st.metric(f"{lab}: surprise on this text", f"{bpc:.2f} bits/char" if math.isfinite(bpc) else "n/a",
-                      help="Average -log2 P(actual next character). Lower = the model predicted your text better. "
-                           "Chance level: 6.6 bits.")
+            scores.metric(f"{lab}: surprise on this text", f"{bpc:.2f} bits/char" if math.isfinite(bpc) else "n/a",
+                          width="content", help="Average -log2 P(actual next character). Lower = the model "
+                                                "predicted your text better. Chance level: 6.6 bits.")
         ui.weights_badge(models[labels[0]])
-    st.subheader("Inside the network, character by character")
-    heatmap_controls(s)
-    heat = st.container()  # drawn last: it outlines the unit and position chosen further down
-    one_unit(s)
+    if not present:
+        st.subheader("Inside the network, character by character")
+    heatmap_controls(s, row, more)
+    heat = hero if present else st.container()  # drawn last: it outlines the unit and position chosen below
+    rui.one_unit(s)
     find_units(s)
     next_char(s)
     with heat:
         heatmaps(s)
-    continuation(s, text, models)
+    rui.continuation(s, text, models, TEXT_MODELS)
 
 
-def heatmap_controls(s: TextScene) -> None:
-    c1, c2, c3, c4 = st.columns([2, 2, 2, 3])
+def heatmap_controls(s: rui.TextScene, row=None, more=None) -> None:
+    """Quantity, rows and window; in presentation mode all in `row` but the rows (in `more`)."""
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 3]) if row is None else (row, more, row, row)
     s.kind = rui.quantity_picker(c1.selectbox, rui.quantities(s.main), "rnn_kind")
     T, H = s.states.shape
     s.best_rows = ui.scene(c2.radio, "Units", [f"all {H}", BEST_ROWS], key="rnn_rows") == BEST_ROWS
@@ -128,7 +116,7 @@ def heatmap_controls(s: TextScene) -> None:
     s.start, s.stop = plots.window_bounds(T, start, width)
 
 
-def heatmaps(s: TextScene) -> None:
+def heatmaps(s: rui.TextScene) -> None:
     T = s.main.length
     ranking = analysis.find_units(s.states, analysis.patterns_for(s.main.tokens)[1][s.pattern](s.main.tokens), 16) \
         if s.best_rows else []
@@ -137,7 +125,8 @@ def heatmaps(s: TextScene) -> None:
     st.plotly_chart(
         plots.state_heatmap(s.states, s.main.tokens, s.start, s.stop, units, s.kind,
                             f"{s.labels[0]}: {Q[s.kind][0]}, characters {s.start}-{s.stop - 1} of {T}{order}",
-                            plots.quantity_range(s.kind, s.states), unit=s.unit, pos=s.pos),
+                            plots.quantity_range(s.kind, s.states), unit=s.unit, pos=s.pos, width_px=s.width_px,
+                            height=HERO_PX if s.present else None),
         width="stretch", key="rnn_heat",
     )
     for lab in s.labels[1:]:
@@ -145,26 +134,14 @@ def heatmaps(s: TextScene) -> None:
         st.plotly_chart(
             plots.state_heatmap(tr.states("h"), tr.tokens, s.start, s.stop, None, "h",
                                 f"{lab}: hidden state h (the plain {lab} has no cell state or gates), "
-                                f"characters {s.start}-{s.stop - 1}"),
+                                f"characters {s.start}-{s.stop - 1}", width_px=s.width_px),
             width="stretch", key=f"rnn_heat_{lab}",
         )
     st.caption("Rows are units, columns the characters the model read (␣ space, ↵ newline). "
                "Outlined: the unit picked below and the position of the next-character prediction.")
 
 
-def one_unit(s: TextScene) -> None:
-    st.subheader("One unit, on the text itself")
-    H = s.states.shape[1]
-    u1, u2 = st.columns([1, 4])
-    ui.clamp_state("rnn_unit", 0, H - 1, 0)
-    s.unit = ui.scene(u1.number_input, f"Unit (0-{H - 1})", 0, H - 1, key="rnn_unit")
-    u1.caption(f"Colour: {Q[s.kind][0]} of unit {s.unit}. Hover a character for its value.")
-    vals = s.states[:, s.unit]
-    lo, hi, scale = plots.quantity_range(s.kind, vals)
-    u2.html(plots.text_html(s.main.tokens, vals, lo, hi, scale, mark=None, label=f"{s.labels[0]} unit {s.unit}, {s.kind}"))
-
-
-def find_units(s: TextScene) -> None:
+def find_units(s: rui.TextScene) -> None:
     st.subheader("Find units that track a pattern")
     f1, f2 = st.columns([1, 2], gap="large")
     kind, patterns = analysis.patterns_for(s.main.tokens)
@@ -186,12 +163,12 @@ def find_units(s: TextScene) -> None:
     f2.plotly_chart(
         plots.pattern_vs_unit(pattern, s.states[:, best.unit], s.main.tokens, s.start, s.stop, s.pattern,
                               f"unit {best.unit}: {Q[s.kind][0]} (r = {best.r:+.2f} over the whole text)",
-                              f"Does unit {best.unit} follow '{s.pattern}'?"),
+                              f"Does unit {best.unit} follow '{s.pattern}'?", s.width_px * 2 // 3 - 40),
         width="stretch", key="rnn_pattern_fig",
     )
 
 
-def next_char(s: TextScene) -> None:
+def next_char(s: rui.TextScene) -> None:
     st.subheader("Next character")
     tr, T = s.main, s.main.length
     n1, n2 = st.columns([3, 2], gap="large")
@@ -211,61 +188,53 @@ def next_char(s: TextScene) -> None:
                         width="stretch", key=f"rnn_next_{lab}")
 
 
-def continuation(s: TextScene, text: str, models: dict) -> None:
-    st.subheader("Let it write: a sampled continuation")
-    s1, s2, s3 = st.columns(3)
-    temperature = ui.scene(s1.slider, "Temperature", 0.0, 2.0, 0.8, 0.1, key="rnn_temp",
-                           help="0: always the likeliest character. 1: the model's own probabilities. "
-                                "Above 1: more surprising (and more broken) text.")
-    length = ui.scene(s2.slider, "Characters to write", 50, 400, 200, 50, key="rnn_len")
-    seed = int(ui.scene(s3.number_input, "Random seed", 0, 10_000, key="rnn_seed"))
-    prompt = text[: s.pos + 1]
-    for col, lab in zip(st.columns(len(s.labels)), s.labels):
-        new = rui.sample_text(TEXT_MODELS[lab], prompt, length, float(temperature), seed, models[lab])
-        col.markdown(f"**{lab}** continues after character {s.pos} (temperature {temperature:.1f}):")
-        col.html(plots.recurrent.continuation_html(prompt[-160:], new, COLOURS[lab]))
-
-
 # --- time-series view ----------------------------------------------------------------------------
 
-def series_view() -> None:
-    src = ui.scene(st.radio, "Series", ["Sunspots (shipped)", "Upload a CSV"], horizontal=True, key="ts_src")
-    s = rui.shipped_series() if src.startswith("Sunspots") else rui.uploaded_series()
+def series_view(present: bool) -> None:
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium") if present else st
+    src = ui.scene(row.radio, "Series", ["Sunspots (shipped)", "Upload a CSV"], horizontal=True, key="ts_src")
+    sunspots = src.startswith("Sunspots")
+    hero = st.container() if present else None  # presenting: the forecast under its controls, the data folded
+    with st.expander("Data and model", expanded=not sunspots) if present else st.container():
+        s = rui.shipped_series() if sunspots else rui.uploaded_series()
     if s is None:
         return
     key = ui.input_key("series", s.values)
     with st.spinner("Running the LSTM over the series..."):
         tr = ui.get_trace(s.name, s.weights_key, key, s.model, s.values)
-    a, b = st.columns([1, 1])
+    a, b = (row, row) if present else st.columns([1, 1])
     steps = ui.scene(a.slider, "Forecast steps ahead", 1, 60, s.steps, key="ts_steps")
     kind = rui.quantity_picker(b.selectbox, rui.quantities(tr), "ts_kind", "States under the series")
     with st.spinner("Forecasting..."):
         future = rui.forecast(s.name, s.weights_key, key, steps, s.model, s.values)
         past = s.values[: s.n_train]
         backtest = rui.forecast(s.name, s.weights_key, ui.input_key("series", past), steps, s.model, past)
-    rui.forecast_metrics(s.values, tr.output, backtest, s.n_train, steps)
+    rui.forecast_metrics(s.values, tr.output, backtest, s.n_train, steps)  # presenting: under the figure
+    hero = hero or st.container()
     fig = plots.series_figure(s.index, s.values, tr.states(kind), kind, tr.output, s.n_train,
                               analysis.extend_index(s.index, steps), future, backtest,
-                              f"{s.y_title}: forecast and the LSTM's {Q[kind][0]} underneath", s.y_title)
-    st.plotly_chart(fig, width="stretch", key="ts_fig")
-    st.caption("Top: the series, the one-step-ahead predictions on the held-out part (red), a forecast made at the "
-               "start of the held-out part without seeing it (green dashes) against the naive last value (grey dots), "
-               "and the forecast past the end (red dashes). Bottom: each row is one LSTM unit over time.")
+                              f"{s.y_title}: forecast and the LSTM's {Q[kind][0]} underneath", s.y_title,
+                              height=HERO_PX if present else None)
+    hero.plotly_chart(fig, width="stretch", key="ts_fig")
+    hero.caption("Top: the series, the one-step-ahead predictions on the held-out part (red), a forecast made at the "
+                 "start of the held-out part without seeing it (green dashes) against the naive last value (grey "
+                 "dots), and the forecast past the end (red dashes). Bottom: each row is one LSTM unit over time.")
 
 
 # --- why LSTMs -------------------------------------------------------------------------------------
 
-def why_view() -> None:
-    st.markdown(
+def why_view(present: bool) -> None:
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium") if present else st
+    hero = st.container() if present else st
+    (st.expander("What this chart shows") if present else st).markdown(
         "Training a recurrent network means sending the error **backwards through time**. How much can the "
         "character read *k* steps ago still change the last prediction? Autograd on the real models answers: "
         "the norm of the gradient of the last prediction's log-probability with respect to each earlier "
         "character's input vector. In a plain RNN it shrinks by a factor at every step (**vanishing gradients**); "
         "the LSTM's cell state is a path along which it survives much longer."
     )
-    a, b = st.columns([2, 1])
-    src = ui.scene(a.radio, "Input", [FROM_TEXT_VIEW, *PRESETS], horizontal=True, key="why_src")
-    relative = ui.scene(b.toggle, "Divide by the last character's gradient", True, key="why_rel",
+    src = ui.scene(row.radio, "Input", [FROM_TEXT_VIEW, *PRESETS], horizontal=True, key="why_src")
+    relative = ui.scene(row.toggle, "Divide by the last character's gradient", True, key="why_rel",
                         help="Makes the two models comparable: both start at 1 at the last character.")
     raw = text_box(st.expander("Edit the text (shared with the Text view)")) if src == FROM_TEXT_VIEW else PRESETS[src]
     text = cleaned(raw, st, " (Edit the text or pick a preset.)")
@@ -278,8 +247,9 @@ def why_view() -> None:
             return
         with st.spinner(f"Backpropagating through {name}..."):
             norms[lab], tokens = rui.gradients(name, text, model)
-    st.plotly_chart(plots.gradient_decay(norms, tokens, relative, "Gradient of the last prediction w.r.t. each "
-                                         f"earlier character ({len(text)} characters)"), width="stretch", key="why_fig")
+    hero.plotly_chart(plots.gradient_decay(norms, tokens, relative, "Gradient of the last prediction w.r.t. each "
+                                           f"earlier character ({len(text)} characters)", HERO_PX if present else 540),
+                      width="stretch", key="why_fig")
     rui.gradient_summary(norms)
     tail = min(len(text), 400)
     st.markdown(f"**The same gradients on the text** (its last {tail} characters; log scale, relative to the last "
@@ -295,4 +265,4 @@ def why_view() -> None:
 VIEWS = {"Text": text_view, "Time series": series_view, "Why LSTMs": why_view}
 st.title("RNN & LSTM explorer")
 view = ui.scene(st.radio, "View", list(VIEWS), horizontal=True, key="rnn_view", label_visibility="collapsed")
-VIEWS[view]()
+VIEWS[view](present)

@@ -20,6 +20,13 @@ SHOW = {" ": "\u2423", "\n": "\u21b5"}  # space -> open box, newline -> return a
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 MAX_SERIES_COLUMNS = 600  # a series' states heatmap is thinned to at most this many columns
 LSTM_COLOUR, RNN_COLOUR = "#d62728", "#1f77b4"
+# Projector text: Streamlit's chart theme draws unset tick labels at 12.75 px in light grey.
+INK = "#222"
+TICKS = dict(size=16, color=INK)
+AXIS_TITLE = dict(size=18, color=INK)
+CHAR_LABEL_PX = 18  # room one character label needs on the axis (a 16 px monospace glyph is ~10 px wide)
+CHART_PX = 790  # a full-width chart's width on a 1280 px screen with the sidebar open
+HEATMAP_SIDES_PX = 180  # unit labels, axis title and colour bar beside a heatmap's cells
 
 # What each recorded quantity is, its colour range and scale, for titles and colour bars.
 QUANTITIES = {
@@ -55,6 +62,29 @@ def quantity_range(kind: str, values: np.ndarray | None = None) -> tuple[float, 
     return -m, m, scale
 
 
+def readable_axes(fig: go.Figure) -> go.Figure:
+    """Dark 16 px tick labels and dark 18 px axis titles on every axis (merged: a tick font's
+    family set earlier stays)."""
+    fig.update_xaxes(tickfont=TICKS, title_font=AXIS_TITLE)
+    fig.update_yaxes(tickfont=TICKS, title_font=AXIS_TITLE)
+    return fig
+
+
+def label_step(n_chars: int, plot_px: float) -> int:
+    """Label every k-th of `n_chars` character columns spread over `plot_px` pixels, so that
+    labels never overlap."""
+    return max(1, math.ceil(n_chars * CHAR_LABEL_PX / max(plot_px, 1.0)))
+
+
+def char_ticks(tokens: list[str], start: int, stop: int, plot_px: float) -> dict:
+    """Axis settings labelling characters tokens[start:stop] (at x = their index), thinned to
+    every k-th character; the labelled ones sit at multiples of k, so paging keeps them put."""
+    k = label_step(stop - start, plot_px)
+    xs = [i for i in range(start, stop) if i % k == 0]
+    return dict(tickmode="array", tickvals=xs, ticktext=[show_char(tokens[i]) for i in xs], tickangle=0,
+                tickfont=dict(family=MONO, size=16, color="#111"), showgrid=False)
+
+
 def window_bounds(length: int, start: int, width: int) -> tuple[int, int]:
     """Clamp a window of `width` characters starting at `start` into a text of `length`."""
     width = max(1, min(width, length))
@@ -73,9 +103,13 @@ def state_heatmap(
     vrange: tuple[float, float, str] | None = None,
     unit: int | None = None,
     pos: int | None = None,
+    width_px: int = CHART_PX,
+    height: int | None = None,
 ) -> go.Figure:
     """Units (rows) x characters (columns) of states (T, H) for tokens[start:stop], the characters
-    on the x axis. `units` picks and orders the rows (default all); `unit` and `pos` are outlined."""
+    on the x axis (every k-th when `width_px`, the chart's width on screen, cannot fit them all).
+    `units` picks and orders the rows (default all); `unit` and `pos` are outlined. `height`
+    fixes the figure's height (a projector's screen); by default it grows with the rows."""
     stop = len(tokens) if stop is None else stop
     units = list(range(states.shape[1])) if units is None else list(units)
     vmin, vmax, scale = vrange or quantity_range(kind, states)
@@ -83,31 +117,31 @@ def state_heatmap(
     xs = np.arange(start, stop)
     n = len(units)
     row_px = max(4, min(30, 560 // max(n, 1)))
+    height = height or 120 + n * row_px
     fig = go.Figure(
         go.Heatmap(
             z=z, x=xs, y=np.arange(n), zmin=vmin, zmax=vmax, colorscale=scale,
-            colorbar=dict(title=dict(text=QUANTITIES.get(kind, (kind,))[0].split(" (")[0], side="right"),
-                          thickness=18, tickfont=FONT),
+            colorbar=dict(title=dict(text=QUANTITIES.get(kind, (kind,))[0].split(" (")[0], side="right",
+                                     font=AXIS_TITLE), thickness=18, tickfont=TICKS),
             customdata=np.asarray(units)[:, None].repeat(len(xs), 1) if n <= 32 else None,
             hovertemplate=("unit %{customdata}" if n <= 32 else "row %{y}") + ", character %{x}: %{z:.3f}<extra></extra>",
         )
     )
-    label_every = max(1, math.ceil(n / 16))
+    plot_h = height - (60 if title else 20) - 40  # base_layout's top margin, this bottom margin
+    label_every = max(1, math.ceil(n / 16), math.ceil(n * 24 / max(plot_h, 1)))  # unit labels >= 24 px apart
+    readable_axes(fig)
     fig.update_yaxes(
-        autorange="reversed", title="unit", tickmode="array",
+        autorange="reversed", title_text="unit", tickmode="array",
         tickvals=list(range(0, n, label_every)), ticktext=[str(units[i]) for i in range(0, n, label_every)],
     )
-    fig.update_xaxes(
-        tickmode="array", tickvals=list(xs), ticktext=[show_char(tokens[i]) for i in xs], tickangle=0,
-        tickfont=dict(family=MONO, size=16 if len(xs) <= 100 else 12, color="#111"), showgrid=False,
-    )
+    fig.update_xaxes(**char_ticks(tokens, start, stop, width_px - HEATMAP_SIDES_PX))
     if unit is not None and unit in units:
         r = units.index(unit)
         fig.add_shape(type="rect", x0=start - 0.5, x1=stop - 0.5, y0=r - 0.5, y1=r + 0.5,
                       line=dict(color="black", width=2))
     if pos is not None and start <= pos < stop:
         fig.add_shape(type="rect", x0=pos - 0.5, x1=pos + 0.5, y0=-0.5, y1=n - 0.5, line=dict(color="black", width=2))
-    fig = base_layout(fig, title, 120 + n * row_px)
+    fig = base_layout(fig, title, height)
     fig.update_layout(margin=dict(l=60, r=10, b=40))
     return fig
 
@@ -186,19 +220,25 @@ def unit_ranking(scores: list[tuple[int, float]], title: str | None = None, sele
     widths = [3 if u == selected else 0 for u, _ in scores][::-1]
     fig = go.Figure(
         go.Bar(x=rs, y=units, orientation="h", marker=dict(color=colours, line=dict(color="black", width=widths)),
-               text=[f"{r:+.2f}" for r in rs], textposition="auto",
-               hovertemplate="%{y}: r = %{x:.3f}<extra></extra>")
+               text=[f"{r:+.2f}" for r in rs], textposition="outside", cliponaxis=False,
+               textfont=dict(size=16, color=INK), hovertemplate="%{y}: r = %{x:.3f}<extra></extra>")
     )
-    fig.update_xaxes(range=[-1, 1], title="correlation r with the pattern", zeroline=True, zerolinecolor="#444")
+    readable_axes(fig)
+    # three ticks and room beyond +-1 for the numbers: the chart sits in a narrow column
+    fig.update_xaxes(range=[-1.45, 1.45], tickvals=[-1, 0, 1], title_text="correlation r", zeroline=True,
+                     zerolinecolor="#444")
     fig.update_yaxes(type="category")
-    return base_layout(fig, title, 100 + 40 * max(1, len(scores)))
+    fig = base_layout(fig, title, 100 + 40 * max(1, len(scores)))
+    fig.update_layout(margin=dict(r=30))
+    return fig
 
 
 def pattern_vs_unit(
     pattern: np.ndarray, activation: np.ndarray, tokens: list[str], start: int, stop: int,
-    pattern_name: str, unit_label: str, title: str | None = None,
+    pattern_name: str, unit_label: str, title: str | None = None, width_px: int = CHART_PX,
 ) -> go.Figure:
-    """The pattern (top) and one unit's activation (bottom) over the same window of characters."""
+    """The pattern (top) and one unit's activation (bottom) over the same window of characters
+    (labelled every k-th character when `width_px`, the chart's width on screen, is too narrow)."""
     xs = np.arange(start, stop)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[f"pattern: {pattern_name}", unit_label])
@@ -207,10 +247,11 @@ def pattern_vs_unit(
                              hovertemplate="%{x}: %{y:.3g}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Scatter(x=xs, y=activation[start:stop], mode="lines", line=dict(shape="hv", color="#d62728", width=3),
                              name=unit_label, hovertemplate="%{x}: %{y:.3f}<extra></extra>"), row=2, col=1)
-    fig.update_xaxes(tickmode="array", tickvals=list(xs), ticktext=[show_char(tokens[i]) for i in xs],
-                     tickangle=0, tickfont=dict(family=MONO, size=16 if len(xs) <= 100 else 12, color="#111"), row=2, col=1)
+    readable_axes(fig)
+    fig.update_yaxes(nticks=4)  # each row is ~180 px tall: a few 16 px labels
+    fig.update_xaxes(**char_ticks(tokens, start, stop, width_px - 70), row=2, col=1)
     fig.update_xaxes(showticklabels=False, row=1, col=1)
-    fig.update_annotations(font=dict(size=18))
+    fig.update_annotations(font=dict(size=18, color=INK))
     fig.update_layout(showlegend=False)
     return base_layout(fig, title, 460)
 
@@ -221,7 +262,8 @@ def next_char_bar(top: list[tuple[str, float]], title: str | None = None, colour
     ps = [p for _, p in top][::-1]
     fig = go.Figure(go.Bar(x=ps, y=names, orientation="h", marker_color=colour, text=[f"{p:.1%}" for p in ps],
                            textposition="auto", hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability of the next character")
+    readable_axes(fig)
+    fig.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickformat=".0%", title_text="probability of the next character")
     fig.update_yaxes(type="category", tickfont=dict(family=MONO, size=22))
     return base_layout(fig, title, 100 + 48 * len(top))
 
@@ -239,6 +281,7 @@ def series_figure(
     title: str | None = None,
     y_title: str = "value",
     max_columns: int = MAX_SERIES_COLUMNS,
+    height: int | None = None,
 ) -> go.Figure:
     """A series on top, the model's states (units x time) underneath on the same time axis.
 
@@ -246,7 +289,8 @@ def series_figure(
     test_start on); `backtest` is an N-step forecast made at test_start without seeing the
     held-out values (with the naive last-value line for comparison); `future` continues the
     series past its end at `future_x`. The states heatmap is block-averaged to at most
-    `max_columns` columns."""
+    `max_columns` columns. The legend sits right of the series (the colour bar right of the
+    states), never over the title."""
     from ..analysis import thin
 
     x = list(x)
@@ -277,18 +321,21 @@ def series_figure(
         z, centres = thin(np.asarray(states, np.float32), max_columns)
         hx = [x[int(round(c))] for c in centres]
         fig.add_trace(go.Heatmap(z=z.T, x=hx, zmin=vmin, zmax=vmax, colorscale=scale,
-                                 colorbar=dict(title=dict(text=QUANTITIES.get(kind, (kind,))[0].split(" (")[0], side="right"),
-                                               thickness=18, len=0.42, y=0.21, tickfont=FONT),
+                                 colorbar=dict(title=dict(text=QUANTITIES.get(kind, (kind,))[0].split(" (")[0],
+                                                          side="right", font=AXIS_TITLE),
+                                               thickness=18, len=0.42, y=0.21, tickfont=TICKS),
                                  hovertemplate="%{x}, unit %{y}: %{z:.3f}<extra></extra>"), row=2, col=1)
         fig.update_yaxes(title="unit", autorange="reversed", row=2, col=1)
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, font=FONT), hovermode="closest")
-    fig = base_layout(fig, title, 720 if rows == 2 else 420)
-    fig.update_layout(margin=dict(t=110 if title else 60))
-    return fig
+    readable_axes(fig)
+    fig.update_yaxes(nticks=5)
+    fig.update_layout(legend=dict(orientation="v", xanchor="left", x=1.02, yanchor="top", y=1, font=FONT),
+                      hovermode="closest")
+    return base_layout(fig, title, height or (720 if rows == 2 else 420))
 
 
 def gradient_decay(
     norms: dict[str, np.ndarray], tokens: list[str] | None = None, relative: bool = True, title: str | None = None,
+    height: int = 540,
 ) -> go.Figure:
     """Vanishing gradients: |d last output / d input step t| for each model, against how many
     steps back t is, on a log scale. `relative` divides by each model's value at the last step.
@@ -324,14 +371,21 @@ def gradient_decay(
                                      marker=dict(color=colours.get(name), symbol="x", size=7), hoverinfo="skip"))
     if any_zero:  # (annotations on a log axis take log10(y))
         fig.add_hline(y=floor, line=dict(color="#555", dash="dot"))
-        fig.add_annotation(x=1, xref="paper", y=math.log10(floor), yref="y", yanchor="bottom", xanchor="right",
-                           text=f"× exactly 0 (float32 underflow): a log axis has no 0, so they sit on this "
-                                f"line, which is not their value ({floor:.0e} is just below the lowest point)",
-                           showarrow=False,
-                           font=dict(size=16, color="#333"), bgcolor="rgba(255,255,255,0.8)")
-    fig.update_yaxes(type="log", exponentformat="power", title="gradient norm" + (" (÷ last step)" if relative else ""))
-    fig.update_xaxes(title="steps back from the last character", autorange="reversed")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, font=dict(size=18)))
-    fig = base_layout(fig, title, 540)
-    fig.update_layout(margin=dict(t=100))
-    return fig
+        # under the line, in room made for it below the floor: two short lines fit a 1280 px screen's
+        # chart (one long line was cut off) and cover no curve
+        fig.add_annotation(x=1, xref="paper", y=math.log10(floor), yref="y", yanchor="top", xanchor="right",
+                           text=f"× exactly 0 (float32 underflow): a log axis has no 0, so they sit on this line,"
+                                f"<br>which is not their value ({floor:.0e} is just below the lowest point)",
+                           showarrow=False, align="right",
+                           font=dict(size=16, color=INK), bgcolor="rgba(255,255,255,0.8)")
+        top = math.log10(max(float(np.max(np.r_[[g.max() for g in series.values() if g.size]])), floor * 10))
+        lo = math.log10(floor)
+        fig.update_yaxes(range=[lo - 0.2 * (top - lo), top + 0.05 * (top - lo)])
+    readable_axes(fig)
+    fig.update_yaxes(type="log", exponentformat="power", title_text="gradient norm" + (" (÷ last step)" if relative else ""))
+    fig.update_xaxes(title_text="steps back from the last character", autorange="reversed")
+    # legend inside the plot's top-left corner: the curves are highest on the right (the last
+    # character) and fall to the left, so that corner stays empty (and the title clear)
+    fig.update_layout(legend=dict(orientation="v", xanchor="left", x=0.01, yanchor="top", y=0.99, font=dict(size=18),
+                                  bgcolor="rgba(255,255,255,0.85)", bordercolor="#999", borderwidth=1))
+    return base_layout(fig, title, height)

@@ -16,10 +16,14 @@ from .. import analysis, plots
 from .. import forecast as fc
 from ..inputs import InputError, read_series_csv, series_from_column
 from ..models import get_spec, list_models
-from . import digest, load_or_report, scene, weights_badge
+from . import clamp_state, digest, load_or_report, scene, weights_badge
 
 TRAIN_SECONDS = 20
 TRAIN_STEPS = 300
+COLOURS = {"LSTM": plots.recurrent.LSTM_COLOUR, "RNN": plots.recurrent.RNN_COLOUR}
+# Chart widths on a 1280 px screen (what character labels are thinned for): the main area with
+# the sidebar open, and in presentation mode (sidebar closed).
+MAIN_PX, PRESENT_PX = 790, 1110
 
 
 def text_models() -> dict[str, str]:
@@ -42,6 +46,64 @@ def quantity_picker(widget, kinds: list[str], key: str, label: str = "Show") -> 
     carries); returns the QUANTITIES key."""
     names = {plots.QUANTITIES[k][0]: k for k in kinds}
     return names[scene(widget, label, list(names), key=key)]
+
+
+# --- the Text view's scene and its smaller sections -----------------------------------------------
+
+@dataclass
+class TextScene:
+    """The Text view's choices, filled in as its widgets are drawn."""
+
+    labels: list[str]  # the networks shown: ["LSTM"], ["RNN"] or both
+    traces: dict  # label -> RecurrentTrace
+    present: bool = False  # presentation mode: wider charts, the heatmap sized to the screen
+    kind: str = "c"
+    best_rows: bool = False
+    start: int = 0
+    stop: int = 0
+    unit: int = 0
+    pattern: str = "bracket depth"
+    pos: int = 0
+
+    @property
+    def main(self):
+        return self.traces[self.labels[0]]
+
+    @property
+    def states(self):  # (T, H)
+        return self.main.states(self.kind)
+
+    @property
+    def width_px(self) -> int:
+        return PRESENT_PX if self.present else MAIN_PX
+
+
+def one_unit(s: TextScene) -> None:
+    st.subheader("One unit, on the text itself")
+    H = s.states.shape[1]
+    u1, u2 = st.columns([1, 4])
+    clamp_state("rnn_unit", 0, H - 1, 0)
+    s.unit = scene(u1.number_input, f"Unit (0-{H - 1})", 0, H - 1, key="rnn_unit")
+    u1.caption(f"Colour: {plots.QUANTITIES[s.kind][0]} of unit {s.unit}. Hover a character for its value.")
+    vals = s.states[:, s.unit]
+    lo, hi, scale = plots.quantity_range(s.kind, vals)
+    u2.html(plots.text_html(s.main.tokens, vals, lo, hi, scale, mark=None, label=f"{s.labels[0]} unit {s.unit}, {s.kind}"))
+
+
+def continuation(s: TextScene, text: str, models: dict, names: dict[str, str]) -> None:
+    """Sampled text after the prediction position; `names` maps "LSTM"/"RNN" to registry names."""
+    st.subheader("Let it write: a sampled continuation")
+    s1, s2, s3 = st.columns(3)
+    temperature = scene(s1.slider, "Temperature", 0.0, 2.0, 0.8, 0.1, key="rnn_temp",
+                        help="0: always the likeliest character. 1: the model's own probabilities. "
+                             "Above 1: more surprising (and more broken) text.")
+    length = scene(s2.slider, "Characters to write", 50, 400, 200, 50, key="rnn_len")
+    seed = int(scene(s3.number_input, "Random seed", 0, 10_000, key="rnn_seed"))
+    prompt = text[: s.pos + 1]
+    for col, lab in zip(st.columns(len(s.labels)), s.labels):
+        new = sample_text(names[lab], prompt, length, float(temperature), seed, models[lab])
+        col.markdown(f"**{lab}** continues after character {s.pos} (temperature {temperature:.1f}):")
+        col.html(plots.recurrent.continuation_html(prompt[-160:], new, COLOURS[lab]))
 
 
 # --- cached model calls that are not a run --------------------------------------------------------
@@ -69,19 +131,20 @@ def forecast_metrics(values, predictions, backtest, n_train: int, steps: int) ->
     analysis.series.explain_forecast says about this series."""
     sc = analysis.series.forecast_scores(values, predictions, backtest, n_train)
     notes = analysis.series.explain_forecast(values, n_train, sc, fc.WINDOW)
-    cols = st.columns(5 if sc.season is not None else 4)
-    cols[0].metric("LSTM, one step ahead (RMSE)", f"{sc.one_step:.3g}", f"{sc.one_step - sc.naive:+.3g} vs naive",
-                   delta_color="inverse", help=f"Root-mean-square error over the {sc.held_out} held-out steps, "
-                                               "each predicted after reading all earlier ones.")
-    cols[1].metric("Naive: repeat the last value", f"{sc.naive:.3g}")
+    row = st.container(horizontal=True, gap="large")  # wraps; fixed columns cut labels off at 1280 px
+    row.metric("LSTM, one step ahead (RMSE)", f"{sc.one_step:.3g}", f"{sc.one_step - sc.naive:+.3g} vs naive",
+               delta_color="inverse", help=f"Root-mean-square error over the {sc.held_out} held-out steps, "
+                                           "each predicted after reading all earlier ones.", width="content")
+    row.metric("Naive: repeat the last value", f"{sc.naive:.3g}", width="content")
     capped = f" (the held-out part has only {sc.held_out} steps)" if sc.steps < steps else ""
-    cols[2].metric(f"LSTM, {sc.steps} steps ahead (RMSE)", f"{sc.backtest:.3g}",
-                   f"{sc.backtest - sc.backtest_naive:+.3g} vs naive", delta_color="inverse",
-                   help="Forecast made at the start of the held-out part, feeding its own predictions back." + capped)
-    cols[3].metric(f"Naive, {sc.steps} steps ahead", f"{sc.backtest_naive:.3g}")
+    row.metric(f"LSTM, {sc.steps} steps ahead (RMSE)", f"{sc.backtest:.3g}",
+               f"{sc.backtest - sc.backtest_naive:+.3g} vs naive", delta_color="inverse",
+               help="Forecast made at the start of the held-out part, feeding its own predictions back." + capped,
+               width="content")
+    row.metric(f"Naive, {sc.steps} steps ahead", f"{sc.backtest_naive:.3g}", width="content")
     if sc.season is not None:
-        cols[4].metric(f"Seasonal naive: {sc.season} steps ago", f"{sc.seasonal_naive:.3g}",
-                       help="One step ahead: predict each value as the one a season earlier.")
+        row.metric(f"Seasonal naive: {sc.season} steps ago", f"{sc.seasonal_naive:.3g}",
+                   help="One step ahead: predict each value as the one a season earlier.", width="content")
     if notes:
         (st.info if sc.one_step >= sc.naive else st.caption)(" ".join(notes))
 

@@ -332,3 +332,69 @@ def test_find_units_says_which_rules_fit_the_text():
     assert any("read as Python code" in c.value for c in at.caption)
     at.selectbox(key="rnn_preset").set_value("English sentence").run()
     assert any("read as prose" in c.value and "apostrophes do not" in c.value for c in at.caption)
+
+
+# --- presentation mode: each view's key figure first, under one row of its controls ----------------
+
+def _top_blocks(at) -> list[tuple[str, list[str]]]:
+    """The main area's first-level elements as (kind, keys inside): kind "row" for a horizontal
+    container, "block" for any other container, else the element's type."""
+    out = []
+    for ch in at.main.children.values():
+        proto = getattr(ch, "proto", None)
+        flex = getattr(proto, "flex_container", None) if proto is not None else None
+        if ch.type == "flex_container" and flex is not None:
+            kind = "row" if flex.direction == flex.HORIZONTAL and ch.children.get(0, ch).type != "column" else "block"
+            keys = [getattr(g, "key", None) or g.type for g in ch.children.values()]
+            out.append((kind, keys))
+        else:
+            out.append((ch.type, [getattr(ch, "key", None) or getattr(ch, "label", "")]))
+    return out
+
+
+def _present(view: str):
+    at = open_app(PAGE, {"present": "1", **({"rnn_view": view} if view != "Text" else {})})
+    at.run()  # AppTest's switch_page drops the query string for one run; a browser opening the link keeps it
+    assert not at.exception, at.exception
+    assert at.toggle(key="present_mode").value is True and at.query_params["present"] == "1"
+    return at
+
+
+@pytest.mark.parametrize("view,row,hero,title,folded", [
+    ("Text", ["rnn_net", "rnn_kind", "rnn_width", "rnn_start"], "rnn_heat", "LSTM: cell state c, characters 0-79 of",
+     ["Text and preset", "Heatmap rows"]),
+    ("Time series", ["ts_src", "ts_steps", "ts_kind"], "ts_fig", "sunspot number: forecast and the LSTM",
+     ["Data and model"]),
+    ("Why LSTMs", ["why_src", "why_rel"], "why_fig", "Gradient of the last prediction", ["What this chart shows"]),
+])
+def test_presentation_mode_puts_each_views_key_figure_first(view, row, hero, title, folded):
+    at = _present(view)
+    blocks = [b for b in _top_blocks(at) if b[0] not in ("title", "html")]  # the title is hidden by CSS
+    # the view picker, one row of the figure's controls, then the figure
+    assert [k for k, _ in blocks[1:3]] == ["row", "block"] and blocks[0][1] == ["rnn_view"], blocks[:4]
+    assert blocks[1][1] == row and blocks[2][1][0] == hero
+    first = figures(at)[0]
+    assert first["layout"]["title"]["text"].startswith(title)
+    assert first["layout"]["height"] <= 520  # with the row above it, it fits a 720 px screen
+    assert [e.label for e in at.expander][: len(folded)] == folded and not any(e.proto.expanded for e in at.expander)
+    normal = open_page(view if view != "Text" else None)
+    assert normal.toggle(key="present_mode").value is False
+    assert hero not in [k for _, keys in _top_blocks(normal)[:4] for k in keys]  # the normal page explains first
+    assert figures(normal)[0]["layout"]["height"] > 520  # the normal page's figures are taller
+
+
+def test_presentation_mode_folds_the_text_and_keeps_present_in_the_url():
+    at = _present("Text")
+    text_box = at.expander[0]
+    assert text_box.label == "Text and preset" and text_box.text_area(key="rnn_text").value.startswith("def format_row(")
+    assert [m.label for m in text_box.metric] == ["LSTM: surprise on this text"]  # scores fold with the text
+    assert at.expander[1].radio(key="rnn_rows")  # the rows choice is folded too
+    at.radio(key="rnn_net").set_value("Compare both").run()
+    at.selectbox(key="rnn_kind").set_value(Q["forget"]).run()
+    assert at.query_params["present"] == "1" and not at.exception
+    assert titles(at)[0].startswith("LSTM: forget gate f") and titles(at)[1].startswith("RNN: hidden state h")
+    at.radio(key="rnn_view").set_value("Time series").run()
+    assert at.query_params["present"] == "1" and titles(at)[0].startswith("sunspot number: forecast")
+    assert "LSTM, one step ahead (RMSE)" in [m.label for m in at.metric]  # the scores, below the figure
+    at.toggle(key="present_mode").set_value(False).run()
+    assert "present" not in at.query_params and not at.expander

@@ -99,3 +99,42 @@ def test_recurrent_link_rebuilds_the_view_and_it_survives_another_page(page, app
     no_exceptions(page)
     expect(page.get_by_text(title).first).to_be_visible()
     assert "rnn_width=30" in page.url and "rnn_unit=7" in page.url
+
+
+# Measured as ../shared/tools/lecture_lint.py does: the key figure's share of a 1280x720 screen,
+# figure text under 14 px, and neighbouring tick labels whose boxes overlap.
+PROJECTOR = """() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  const b = plot.getBoundingClientRect();
+  const seen = Math.max(0, Math.min(b.right, 1280) - Math.max(b.left, 0)) *
+               Math.max(0, Math.min(b.bottom, 720) - Math.max(b.top, 0));
+  let small = 0, overlaps = 0;
+  for (const t of document.querySelectorAll('.js-plotly-plot text'))
+    if (t.textContent.trim() && parseFloat(getComputedStyle(t).fontSize) < 14) small++;
+  for (const p of document.querySelectorAll('.js-plotly-plot'))
+    for (const sel of ['g.xtick text', 'g.ytick text']) {
+      const r = [...p.querySelectorAll(sel)].filter(t => t.textContent.trim()).map(t => t.getBoundingClientRect());
+      for (let i = 0; i + 1 < r.length; i++)
+        if (r[i].left < r[i + 1].right - 1 && r[i + 1].left < r[i].right - 1 &&
+            r[i].top < r[i + 1].bottom - 1 && r[i + 1].top < r[i].bottom - 1) overlaps++;
+    }
+  return {share: seen / (1280 * 720), bottom: b.bottom, title: plot.querySelector('.gtitle')?.textContent || '',
+          small, overlaps};
+}"""
+
+
+@pytest.mark.parametrize("view,title", [("Text", "LSTM: cell state c"), ("Time series", "sunspot number: forecast"),
+                                        ("Why LSTMs", "Gradient of the last prediction")])
+def test_recurrent_presentation_mode_fills_a_projector_screen(page, app_url, shots, view, title):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_url}/recurrent?{urlencode({'present': '1', 'rnn_view': view})}")
+    settle(page)
+    charts_drawn(page)
+    no_exceptions(page)
+    got = page.evaluate(PROJECTOR)
+    assert got["title"].startswith(title)  # the view's key figure is the first one
+    assert got["share"] >= 0.5 and got["bottom"] <= 720, got  # large, and whole on the first screen
+    assert got["small"] == 0 and got["overlaps"] == 0, got
+    expect(page.get_by_label("Text (up to 2,000 characters)")).to_be_hidden()  # folded away (or not on this view)
+    assert "present=1" in page.url
+    page.screenshot(path=str(shots / f"recurrent_present_{view.split()[0].lower()}.png"))

@@ -13,7 +13,8 @@ def test_state_heatmap_sends_only_the_window_with_characters_on_the_axis():
     T, H = 500, 128
     states = np.random.default_rng(0).uniform(0, 1, (T, H)).astype(np.float32)
     tokens = list(("ab c\n" * 100)[:T])
-    fig = plots.state_heatmap(states, tokens, 100, 180, kind="forget", title="t", unit=5, pos=150)
+    fig = plots.state_heatmap(states, tokens, 100, 180, kind="forget", title="t", unit=5, pos=150,
+                              width_px=1800)  # wide enough to label every character
     hm = fig.data[0]
     assert np.asarray(hm.z).shape == (H, 80)  # units x characters, the window only
     np.testing.assert_array_equal(np.asarray(hm.z), states[100:180].T)
@@ -31,6 +32,88 @@ def test_state_heatmap_rows_follow_the_given_units():
     np.testing.assert_array_equal(np.asarray(fig.data[0].z), states[:, [3, 0]].T)
     assert list(fig.layout.yaxis.ticktext) == ["3", "0"]
     assert list(fig.data[0].customdata[0]) == [3, 3, 3, 3]  # hover says the unit, not the row
+
+
+def _tick_px(axis) -> float:
+    return axis.tickfont.size
+
+
+def test_character_labels_are_thinned_to_fit_the_chart_never_below_16_px():
+    T = 300
+    states = np.zeros((T, 8), np.float32)
+    tokens = list(("ab c\n" * 60)[:T])
+    for width_px, start, stop in [(790, 0, 80), (790, 40, 200), (1110, 3, 83), (500, 0, 20)]:
+        fig = plots.state_heatmap(states, tokens, start, stop, kind="h", width_px=width_px)
+        ax = fig.layout.xaxis
+        vals = list(ax.tickvals)
+        k = vals[1] - vals[0]
+        assert k > 1 or stop - start == 20
+        assert all(v % k == 0 for v in vals) and vals == list(range(vals[0], stop, k))  # every k-th, fixed places
+        assert vals[0] - start < k  # none missing at the start of the window
+        plot_px = width_px - R.HEATMAP_SIDES_PX
+        assert plot_px / (stop - start) * k >= R.CHAR_LABEL_PX  # each label has room: none overlap
+        assert list(ax.ticktext) == [plots.show_char(tokens[i]) for i in vals]
+        assert _tick_px(ax) == 16 and ax.tickfont.family == R.MONO
+    narrow = plots.pattern_vs_unit(np.zeros(T), np.zeros(T), tokens, 0, 80, "p", "u", width_px=494)
+    k = narrow.layout.xaxis2.tickvals[1] - narrow.layout.xaxis2.tickvals[0]
+    assert (494 - 70) / 80 * k >= R.CHAR_LABEL_PX and narrow.layout.xaxis2.tickfont.size == 16
+
+
+def test_every_figure_has_dark_ticks_and_titles_of_at_least_16_px():
+    rng = np.random.default_rng(1)
+    tokens = list("def f(a):\n    return [a]\n")
+    T = len(tokens)
+    figs = {
+        "heatmap": plots.state_heatmap(rng.normal(size=(T, 128)).astype(np.float32), tokens, kind="c", title="h"),
+        "ranking": plots.unit_ranking([(7, 0.9), (3, -0.5)], "best"),
+        "pattern": plots.pattern_vs_unit(np.arange(T, dtype=float), np.ones(T), tokens, 0, T, "p", "u", "t"),
+        "next": plots.next_char_bar([("a", 0.5), ("b", 0.2)], "next"),
+        "series": plots.series_figure(list(range(100)), np.sin(np.arange(100.0)), rng.normal(size=(100, 8)), "c",
+                                      test_start=80, title="s"),
+        "why": plots.gradient_decay({"LSTM": np.array([0.1, 1.0]), "RNN": np.array([0.0, 1.0])}, list("ab"), True, "g"),
+    }
+    for name, fig in figs.items():
+        axes = [fig.layout[k] for k in fig.layout if k.startswith(("xaxis", "yaxis"))]
+        assert axes, name
+        for ax in axes:
+            assert ax.tickfont.size >= 16 and ax.tickfont.color in (R.INK, "#111"), (name, ax.plotly_name)
+            assert ax.title.font.size >= 16 and ax.title.font.color == R.INK, (name, ax.plotly_name)
+        for bar in (d.colorbar for d in fig.data if d.type == "heatmap"):
+            assert bar.tickfont.size >= 16 and bar.title.font.color == R.INK, name
+    hm = figs["heatmap"]  # 128 units: every 8th labelled, at least 24 px apart
+    step = hm.layout.yaxis.tickvals[1] - hm.layout.yaxis.tickvals[0]
+    assert step == 8 and (hm.layout.height - 100) / 128 * step >= 24
+    assert list(figs["ranking"].layout.xaxis.tickvals) == [-1, 0, 1]  # a narrow column: three numbers
+
+
+def test_a_projector_height_keeps_unit_labels_apart():
+    fig = plots.state_heatmap(np.zeros((40, 128), np.float32), list("x" * 40), kind="h", title="t", height=480)
+    assert fig.layout.height == 480
+    ys = list(fig.layout.yaxis.tickvals)
+    assert (480 - 100) / 128 * (ys[1] - ys[0]) >= 24 and len(ys) >= 8
+
+
+def test_series_legend_sits_right_of_the_series_not_over_the_title():
+    x = list(range(200))
+    fig = plots.series_figure(x, np.sin(np.arange(200.0)), np.zeros((200, 4)), "c", np.zeros(200), 150, [200, 201],
+                              np.zeros(2), np.zeros(3), "a title", height=500)
+    lg = fig.layout.legend
+    assert lg.orientation == "v" and lg.xanchor == "left" and lg.x > 1  # beside the plot, in the right margin
+    assert lg.yanchor == "top" and lg.y <= 1  # starting at the series' top edge, below the title's margin
+    top, bottom = fig.layout.yaxis.domain, fig.layout.yaxis2.domain
+    assert top[0] > bottom[1]  # the series row is above the states row
+    bar = next(d for d in fig.data if d.type == "heatmap").colorbar
+    assert bar.y + bar.len / 2 <= top[0]  # the colour bar stays beside the states, under the legend
+    assert fig.layout.height == 500 and fig.layout.title.text == "a title"
+
+
+def test_gradient_legend_sits_in_the_empty_top_left_corner():
+    fig = plots.gradient_decay({"LSTM": np.array([0.01, 0.1, 1.0]), "RNN": np.array([1e-4, 1e-2, 1.0])}, list("abc"),
+                               title="g", height=480)
+    lg = fig.layout.legend
+    assert fig.layout.xaxis.autorange == "reversed"  # the oldest characters (smallest gradients) on the left
+    assert (lg.xanchor, lg.yanchor) == ("left", "top") and lg.x < 0.1 and 0.9 < lg.y <= 1  # inside the plot
+    assert fig.layout.height == 480
 
 
 def test_cell_state_range_is_symmetric_and_robust():
@@ -76,7 +159,8 @@ def test_unit_ranking_bars():
     assert list(bar.y) == ["unit 1", "unit 3", "unit 7"]  # strongest on top
     assert list(bar.marker.color) == ["#d62728", "#1f77b4", "#d62728"]
     assert list(bar.marker.line.width) == [0, 3, 0]
-    assert tuple(fig.layout.xaxis.range) == (-1, 1)
+    assert tuple(fig.layout.xaxis.range) == (-1.45, 1.45) and list(fig.layout.xaxis.tickvals) == [-1, 0, 1]
+    assert bar.textposition == "outside" and bar.cliponaxis is False and bar.textfont.size == 16  # never cut off
 
 
 def test_next_char_bar_keeps_characters_as_categories():
@@ -143,3 +227,13 @@ def test_plot_and_analysis_modules_never_import_streamlit_or_torch():
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert not {m for m in names if m.split(".")[0] in ("torch", "streamlit")}, (mod.__name__, names)
+
+
+def test_the_zero_floor_label_sits_under_its_line_in_two_short_lines():
+    fig = plots.gradient_decay({"LSTM": np.array([1e-12, 1e-6, 1.0]), "RNN": np.array([0.0, 1e-9, 1.0])}, list("abc"))
+    ann = fig.layout.annotations[0]
+    lo, hi = fig.layout.yaxis.range
+    floor = np.log10(fig.data[1].y[0])
+    assert ann.yanchor == "top" and ann.y == pytest.approx(floor)  # below the line: above it run the curves
+    assert lo <= floor - 0.15 * (hi - lo) and hi >= 0  # room under the floor for it, the curves' top (1) shown
+    assert all(len(line) <= 80 for line in ann.text.split("<br>")) and ann.font.size >= 16
