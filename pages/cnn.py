@@ -10,7 +10,7 @@ from nnviz.types import InputError
 
 PAGE = 64  # channels per mosaic page
 
-ui.page_setup()
+present = ui.page_setup()
 
 st.title("CNN explorer")
 name = ui.model_picker("cnn")
@@ -21,7 +21,13 @@ if model is None:
 spec = model.spec
 ui.weights_badge(model)
 
-left, right = st.columns([1, 2], gap="large")
+if present:  # one row of controls, the chosen layer's feature maps across the screen; the rest folded below
+    controls = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    hero = st.container()
+    left, right = st.expander("Input and prediction").columns([1, 2], gap="large")
+else:
+    controls = hero = st.container()
+    left, right = st.columns([1, 2], gap="large")
 with left:
     got = ui.image_input(digit_model=spec.preprocess.digit, allow_shared=True)
 if got is None:
@@ -55,10 +61,11 @@ names = [n for n, _, _ in layers]
 if st.session_state.get("layer", names[0]) not in names:  # another model's layer
     del st.session_state["layer"]
 first_conv = next((i for i, (_, t, _) in enumerate(layers) if t == "Conv2d"), 0)
-layer = ui.scene(st.selectbox, "Layer", names, index=first_conv, key="layer")
+layer = ui.scene(controls.selectbox, "Layer", names, index=first_conv, key="layer")
 act = trace[layer]
-st.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
-st.caption(f"**{layer}**: {act.module_type}, output {' × '.join(map(str, act.shape))}. Each bar is a layer's output size (log scale): blue convolution, light blue ReLU, orange pooling, "
+arch = st.expander("Architecture") if present else st.container()
+arch.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
+arch.caption(f"**{layer}**: {act.module_type}, output {' × '.join(map(str, act.shape))}. Each bar is a layer's output size (log scale): blue convolution, light blue ReLU, orange pooling, "
            "purple residual block, grey batch norm / shortcut, green fully connected. Red outline: the chosen layer.")
 
 
@@ -84,7 +91,7 @@ def maps_tab() -> None:
                                         "logit" if final else "activation"), width="stretch", key="vec")
         return
     c, h, w = act.output.shape
-    a, b, d = st.columns(3)
+    a, b, d = (controls,) * 3 if present else st.columns(3)
     sort = ui.scene(a.selectbox, "Order channels by", ["index", "mean", "max"], key="sort")
     scale = ui.scene(b.radio, "Colour scale", ["per channel", "shared"], horizontal=True, key="scale")
     pages = max(1, -(-c // PAGE))
@@ -93,8 +100,8 @@ def maps_tab() -> None:
     order = plots.channel_order(act.output, sort)
     shown_ch = order[(page - 1) * PAGE : page * PAGE]
     fig = plots.feature_mosaic(act.output, shown_ch, scale == "per channel",
-                               f"{layer}: channels {len(shown_ch)} of {c}, each {h}×{w} (click one)")
-    event = st.plotly_chart(fig, width="stretch", key="mosaic", on_select="rerun", selection_mode="points")
+                               f"{layer}: channels {len(shown_ch)} of {c}, each {h}×{w} (click one)", 560 if present else 640)
+    event = hero.plotly_chart(fig, width="stretch", key="mosaic", on_select="rerun", selection_mode="points")
     picked = picked_channel(event)
     view = (layer, sort, page)
     if picked is not None:

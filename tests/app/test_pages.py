@@ -237,3 +237,12 @@ def test_the_last_layer_shows_class_logits_by_name_not_probabilities():
     assert bar["data"][0]["y"][-1] == "2"  # class names, best on top
     assert "not a probability" in bar["layout"]["xaxis"]["title"]["text"]
     assert max(array(bar["data"][0]["x"])) > 1.0  # raw logits, not clamped to 100%
+
+
+def test_cnn_presentation_mode_puts_the_feature_maps_first():
+    at = open_page("pages/cnn.py", {"present": "1"})
+    at.run()  # AppTest's switch_page drops the query string for one run
+    first = figures(at)[0]
+    assert "channels" in first["layout"]["title"]["text"] and first["layout"]["height"] == 560
+    assert {e.label for e in at.expander} >= {"Input and prediction", "Architecture"}
+    assert at.query_params["present"] == "1"

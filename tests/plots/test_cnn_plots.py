@@ -162,3 +162,13 @@ def test_architecture_strip_colours_both_block_kinds_alike():
                                     ("features.3", "InvertedResidual", (24, 56, 56))], "features.3")
     assert fig.data[0].marker.color[0] == fig.data[0].marker.color[1] == "#8e63b5"
     assert list(fig.data[0].marker.line.width) == [0, 4]
+
+
+def test_every_axis_gets_readable_dark_text_unless_a_figure_chose_a_size():
+    fig = plots.side_by_side([("a", np.zeros((4, 4))), ("b", np.ones((4, 4)))], "t")
+    for ax in (fig.layout.xaxis, fig.layout.yaxis, fig.layout.xaxis2):
+        assert ax.tickfont.size >= 16 and ax.tickfont.color == "#333333"
+    assert fig.layout.xaxis.title.font.size == 17 and fig.layout.xaxis.title.font.color == "#222222"
+    strip = plots.architecture_strip([(f"l{i}", "Conv2d", (4, 2, 2)) for i in range(81)], "l3")
+    assert strip.layout.xaxis.tickfont.size == 14  # chosen by the strip, kept
+    assert list(strip.layout.xaxis.tickvals) == [f"l{i}" for i in range(0, 81, 3)]  # every 3rd of 81 names
