@@ -46,12 +46,17 @@ def run(model, raw, *, weights="default", **options) -> Trace:
     spec = model.spec
     if spec is None:
         raise ValueError("run needs a registered model: use nnviz.load_model(name), or pass the name")
+    notes: list[str] = []
     if spec.input_kind == "image":
         trace = _run_image(model, raw)
     elif spec.input_kind == "series":
         trace = model.run(as_series(raw, options.pop("column", None)), **options)
+    elif spec.family == "recurrent":  # a step loop keeps every state: the page's cap and cleaning, always
+        text, notes = inputs.clean_text(raw, inputs.TEXT_CAP, "".join(spec.labels or ()) or None)
+        trace = model.run(text, **options)
     else:
         trace = model.run(raw, **options)
+    trace.notes = notes + list(trace.notes)
     with _runs_lock:
         _runs += 1
     trace.model, trace.weights = spec.name, model.weights_info
