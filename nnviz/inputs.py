@@ -464,11 +464,14 @@ def read_series_csv(data: bytes, name: str = "the file") -> SeriesTable:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
         raise InputError(f"{name} is empty.")
-    delimiter = _guess_delimiter(lines[:50])
     if len(lines) > CSV_MAX_ROWS + 1:  # keep the first line (maybe a header) and the newest rows
         notes.append(f"the file has {len(lines) - 1:,} rows; only the last {CSV_MAX_ROWS:,} are read")
         lines = lines[:1] + lines[-CSV_MAX_ROWS:]
-    rows = list(_csv.reader(lines, delimiter=delimiter))
+    try:
+        delimiter = _guess_delimiter(lines[:50])
+        rows = list(_csv.reader(lines, delimiter=delimiter))
+    except _csv.Error as e:  # e.g. one field over the csv module's 131,072-character limit
+        raise InputError(f"{name} cannot be read as CSV ({e}): put one value per row, a column per series.") from None
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
 

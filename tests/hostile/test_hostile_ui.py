@@ -92,10 +92,6 @@ def test_series_header_only_csv_gets_one_sentence_then_a_good_csv_works():
     assert any(c.value == "48 values of 'close', time axis 'date'." for c in at.caption)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG nnviz/inputs.py _guess_delimiter (see test_hostile_csv): a CSV with a line over 131,072 characters "
-    "raises _csv.Error, which nnviz/ui/recurrent.py uploaded_series does not catch (it catches InputError), "
-    "so /recurrent shows an exception"))
 def test_series_csv_with_one_huge_row_gets_one_sentence():
     at = series_page()
     at.file_uploader(key="ts_upload").upload("row.csv", ",".join(map(str, range(30_000))).encode(), "text/csv").run()
