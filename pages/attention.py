@@ -12,7 +12,7 @@ from nnviz.models import list_models
 from nnviz.types import InputError
 from nnviz.ui import attention as V
 
-ui.page_setup()
+present = ui.page_setup()
 
 ENCODER, CAUSAL, CROSS = (list_models(trace=kind)[0] for kind in ("encoder", "causal", "cross"))
 WEIGHTS = "default"
@@ -21,6 +21,7 @@ VIEWS = ("One head", "All heads", "Average & rollout", "Word in context", "Step 
 START = (4, 2)  # the encoder opens on layer 4, head 2, where 'it' looks at 'animal'
 STEP_KEYS = 16  # keys shown with numbers in the step-by-step view
 GPT_SHOW = ["after the mask (attention weights)", "before the mask (scores q·k/√d)"]
+SCREEN = 560  # px of a key heatmap in presentation mode: a 1280x720 projector's first screen under the controls
 
 
 def run_encoder(model, raw, kind: str = "text"):
@@ -28,7 +29,7 @@ def run_encoder(model, raw, kind: str = "text"):
 
 
 def encoder_layer_head(trace, head: bool = True) -> tuple[int, int]:
-    return V.layer_head(trace.n_layers, trace.n_heads, "att", head=head, start=START)
+    return V.layer_head(trace.n_layers, trace.n_heads, "att", head=head, start=START, row=LAY.controls)
 
 
 def text_trace(name: str, examples: dict[str, str], key: str, label, *, height: int | None = None,
@@ -52,23 +53,28 @@ def text_trace(name: str, examples: dict[str, str], key: str, label, *, height: 
 
 def encoder_input():
     """The encoder's text, run and tokens: (model, input key, trace), or None after a message."""
-    got = text_trace(ENCODER, V.ENCODER_EXAMPLES, "att", height=110,
-                     label=lambda c: f"Your text (MiniLM reads at most {c.max_position_embeddings} tokens)")
-    if got is None:
-        return None
-    model, text, trace = got
-    V.encoder_tokens(trace, text)
+    with LAY.fold("Text and tokens"):
+        got = text_trace(ENCODER, V.ENCODER_EXAMPLES, "att", height=110,
+                         label=lambda c: f"Your text (MiniLM reads at most {c.max_position_embeddings} tokens)")
+        if got is None:
+            return None
+        model, text, trace = got
+        V.encoder_tokens(trace, text)
     return model, ui.input_key("text", text), trace
 
 
 def view_head(model, key, trace) -> None:
     layer, head = encoder_layer_head(trace)
     pat = V.head_analysis(ENCODER, WEIGHTS, key, trace)["patterns"]
-    st.caption(f"Layer {layer + 1}, head {head + 1} {A.describe_head(pat, layer, head)}. "
-               "Each row is one query token's attention: it sums to 1 over the keys.")
     att = trace.attentions[layer, head]
-    V.windowed_head(att, trace.tokens, trace.tokens, "head", f"Layer {layer + 1}, head {head + 1}: who attends to whom",
-                    zmax=V.special_scale(att, trace.tokens, "att_scale_head"))
+    with LAY.hero():
+        box = st.container()
+        st.caption(f"Layer {layer + 1}, head {head + 1} {A.describe_head(pat, layer, head)}. "
+                   "Each row is one query token's attention: it sums to 1 over the keys.")
+        zmax = V.special_scale(att, trace.tokens, "att_scale_head")  # under the map: drawn first, needed by it
+    with box:
+        V.windowed_head(att, trace.tokens, trace.tokens, "head", f"Layer {layer + 1}, head {head + 1}: who attends to whom",
+                        zmax=zmax, screen=SCREEN if present else None)
 
 
 def _open_head(chart_key: str, layer: int | None = None) -> None:
@@ -82,13 +88,15 @@ def _open_head(chart_key: str, layer: int | None = None) -> None:
 def view_model(model, key, trace) -> None:
     L, H = trace.n_layers, trace.n_heads
     layer, head = encoder_layer_head(trace)
-    st.subheader(f"All {H} heads of layer {layer + 1}")
-    st.caption("Same input, same layer, twelve different patterns. Each thumbnail is scaled to its own "
-               "largest weight. Click one to open it.")
     described = A.describe_heads(V.head_analysis(ENCODER, WEIGHTS, key, trace)["patterns"])
-    st.plotly_chart(plots.attention.layer_heads(trace.attentions[layer], described[layer], head), width="stretch",
-                    key="att_layer_mosaic", on_select=lambda: _open_head("att_layer_mosaic", layer),
-                    selection_mode="points")
+    with LAY.hero():
+        if not present:  # the row's sliders say it
+            st.subheader(f"All {H} heads of layer {layer + 1}")
+        st.plotly_chart(plots.attention.layer_heads(trace.attentions[layer], described[layer], head), width="stretch",
+                        key="att_layer_mosaic", on_select=lambda: _open_head("att_layer_mosaic", layer),
+                        selection_mode="points")
+        st.caption(f"All {H} heads of layer {layer + 1}: same input, same layer, twelve different patterns. Each "
+                   "thumbnail is scaled to its own largest weight. Click one to open it.")
     st.subheader(f"The whole model: {L} layers × {H} heads")
     st.caption("Rows are layers (1 at the top), columns are heads. Hover for what a head mostly does; click to open it.")
     st.plotly_chart(plots.attention.all_heads(trace.attentions, described, (layer, head)), width="stretch",
@@ -100,19 +108,22 @@ def view_rollout(model, key, trace) -> None:
     roll = V.head_analysis(ENCODER, WEIGHTS, key, trace)["rollout"][layer]
     avg = A.head_average(trace.attentions[layer:layer + 1])[0]
     tokens = trace.tokens
-    st.markdown(
-        f"**Average over heads**: what layer {layer + 1} does as a whole. **Rollout** (Abnar & Zuidema, 2020): "
-        f"multiply the head-averaged maps of layers 1..{layer + 1}, each mixed half-and-half with the identity "
-        "for the skip connection, to follow how much of each input token reaches each position.")
-    left, right = st.columns(2, gap="medium")
-    z_avg = V.special_scale(avg, tokens, "att_scale_roll")
+    with LAY.hero():
+        left, right = st.columns(2, gap="medium")
+        st.markdown(
+            f"**Average over heads**: what layer {layer + 1} does as a whole. **Rollout** (Abnar & Zuidema, 2020): "
+            f"multiply the head-averaged maps of layers 1..{layer + 1}, each mixed half-and-half with the identity "
+            "for the skip connection, to follow how much of each input token reaches each position.")
+        z_avg = V.special_scale(avg, tokens, "att_scale_roll")
     with left:
         V.windowed_head(avg, tokens, tokens, "avg", f"Layer {layer + 1}: mean of {trace.n_heads} heads", lines=False,
-                        zmax=z_avg, half_width=True)
+                        zmax=z_avg, half_width=True, screen=SCREEN if present else None)
     with right:
         V.windowed_head(roll, tokens, tokens, "roll", f"Rollout through layers 1-{layer + 1}", lines=False,
-                        zmax=None if z_avg is None else A.special_zmax(roll, tokens), half_width=True)
-    q = V.query_picker(tokens, "att_rq", "Which inputs flow into this position?")
+                        zmax=None if z_avg is None else A.special_zmax(roll, tokens), half_width=True,
+                        screen=SCREEN if present else None)
+    with LAY.row():
+        q = V.query_picker(tokens, "att_rq", "Which inputs flow into this position?", width=300 if present else "stretch")
     title = f"Rollout after layer {layer + 1} for '{plots.plot_text(tokens[q])}' (#{q})"
     st.plotly_chart(plots.token_bar(roll[q], tokens, title, highlight=q, y_title="share of the input",
                                     height=380 if len(tokens) <= 64 else 340), width="stretch", key="att_rbar")
@@ -120,41 +131,11 @@ def view_rollout(model, key, trace) -> None:
                               max_height_px=220 if len(tokens) > 64 else None))
 
 
-def view_bank(model) -> None:
-    ui.weights_badge(model)
-    st.markdown("The same word gets the **same vector** going in (the embeddings), and context pulls the vectors "
-                "apart layer by layer. Type your own sentences: the word must be one token in each.")
-    cols = st.columns([3, 3, 3, 1])
-    a, b, c = (ui.scene_text(col.text_input, name, key=f"bank_{i}", default=text)
-               for i, (col, name, text) in enumerate(zip(cols, "ABC", V.BANK_SENTENCES)))
-    word = ui.scene_text(cols[3].text_input, "Word", key="bank_word", default="bank").strip().lower()
-    if not word:
-        st.error("Type the word to follow, for example 'bank'.")
-        return
-    try:
-        with st.spinner("Running MiniLM on the sentences..."):
-            ta, tb = run_encoder(model, a), run_encoder(model, b)
-            ab = A.word_similarity(ta, tb, word)
-            bc = A.word_similarity(tb, run_encoder(model, c), word) if c.strip() else None
-    except InputError as e:
-        st.error(str(e))
-        return
-    series = {f"{n} ({r['cosine'][-1]:.2f} at the end)": r["cosine"] for n, r in (("A vs B", ab), ("B vs C", bc)) if r}
-    st.plotly_chart(plots.cosine_by_layer(series, f"How similar are the '{word}' vectors, layer by layer?", word),
-                    width="stretch", key="bank_cos")
-    st.caption("Cosine 1 = the same direction. At the embeddings both are the same token (only the position "
-               "differs); after each layer the vector also carries its sentence.")
-    layer = ui.scene(st.slider, "What the word attends to in layer", 1, len(ab["cosine"]) - 1, key="bank_layer") - 1
-    for col, (name, tr, idx) in zip(st.columns(2), (("A", ta, ab["index_a"]), ("B", tb, ab["index_b"]))):
-        w = A.head_average(tr.attentions[layer:layer + 1])[0, idx]
-        col.plotly_chart(plots.token_bar(w, tr.tokens, f"{name}: '{word}' in layer {layer + 1} (mean of heads)",
-                                         highlight=idx, height=400), width="stretch", key=f"bank_bar_{name}")
-
-
 def view_steps(model, key, trace) -> None:
     layer, head = encoder_layer_head(trace)
     tokens, T = trace.tokens, len(trace.tokens)
-    q = V.query_picker(tokens, "att_sq")
+    with LAY.row():
+        q = V.query_picker(tokens, "att_sq", width=260 if present else "stretch")
     s = V.attention_steps(ENCODER, WEIGHTS, key, layer, head, model, trace)
     D, dh = s["X"].shape[1], s["Q"].shape[1]
     keys, rows = A.step_selection(s["probs"][q], q, STEP_KEYS)
@@ -173,15 +154,16 @@ def view_steps(model, key, trace) -> None:
         col.plotly_chart(fig, width="stretch", key=f"st_{name}")
     if len(rows) < T:
         st.caption(f"Rows shown: the query and the keys it weights most ({len(rows)} of {T} tokens).")
-    st.subheader("2. Scores, scaling, softmax")
-    st.latex(rf"\text{{score}}_j = q \cdot k_j,\qquad \frac{{q \cdot k_j}}{{\sqrt{{d_k}}}} = "
-             rf"\frac{{q \cdot k_j}}{{\sqrt{{{dh}}}}},\qquad p_j = \frac{{e^{{s_j}}}}{{\sum_{{j'}} e^{{s_{{j'}}}}}}")
-    st.plotly_chart(plots.query_steps(s["QK"][q, keys], s["scaled"][q, keys], s["probs"][q, keys], klab,
-                                      f"Query '{query}' against each key{note}", d_k=dh, key_ids=keys),
-                    width="stretch", key="st_row")
-    if len(keys) < T:
-        st.caption(f"The softmax runs over all {T} keys; the {STEP_KEYS} shown carry "
-                   f"{float(s['probs'][q, keys].sum()):.0%} of the weight.")
+    with LAY.hero():
+        st.subheader("2. Scores, scaling, softmax")
+        st.latex(rf"\text{{score}}_j = q \cdot k_j,\qquad \frac{{q \cdot k_j}}{{\sqrt{{d_k}}}} = "
+                 rf"\frac{{q \cdot k_j}}{{\sqrt{{{dh}}}}},\qquad p_j = \frac{{e^{{s_j}}}}{{\sum_{{j'}} e^{{s_{{j'}}}}}}")
+        st.plotly_chart(plots.query_steps(s["QK"][q, keys], s["scaled"][q, keys], s["probs"][q, keys], klab,
+                                          f"Query '{query}' against each key{note}", d_k=dh, key_ids=keys),
+                        width="stretch", key="st_row")
+        if len(keys) < T:
+            st.caption(f"The softmax runs over all {T} keys; the {STEP_KEYS} shown carry "
+                       f"{float(s['probs'][q, keys].sum()):.0%} of the weight.")
     st.subheader("3. Weighted sum of the values")
     st.latex(r"\text{output} = \sum_j p_j\, v_j")
     st.plotly_chart(plots.weighted_sum(s["probs"][q, keys], s["V"][keys], klab, f"Output of head {head + 1} for '{query}'",
@@ -196,7 +178,8 @@ def view_steps(model, key, trace) -> None:
 def view_positions(model, key, trace) -> None:
     st.subheader("Sinusoidal positional encoding (Vaswani et al., 2017)")
     V.sinusoidal_explorer()
-    V.learned_positions(ENCODER, WEIGHTS, model)
+    with LAY.hero():
+        V.learned_positions(ENCODER, WEIGHTS, model)
     shuffled_words(model, trace)
 
 
@@ -227,30 +210,35 @@ def shuffled_words(model, trace) -> None:
 
 
 def view_masked() -> None:
-    got = text_trace(CAUSAL, V.CAUSAL_EXAMPLES, "gpt", height=140, blank="Type some text: the input is empty or only spaces.",
-                     label=lambda c: f"Text for the character GPT (it reads the last {c.block_size} characters)")
+    with LAY.fold("Text"):
+        got = text_trace(CAUSAL, V.CAUSAL_EXAMPLES, "gpt", height=140, blank="Type some text: the input is empty or only spaces.",
+                         label=lambda c: f"Text for the character GPT (it reads the last {c.block_size} characters)")
     if got is None:
         return
     model, text, tr = got
     V.show_notes(tr.notes)
-    layer, head = V.layer_head(*tr.attentions.shape[:2], "gpt")
-    show = ui.scene(st.radio, "Show", GPT_SHOW, horizontal=True, key="gpt_show")
+    layer, head = V.layer_head(*tr.attentions.shape[:2], "gpt", row=LAY.controls)
+    with LAY.fold("Before the mask"):
+        show = ui.scene(st.radio, "Show", GPT_SHOW, horizontal=True, key="gpt_show")
     chars, T = tr.tokens, len(tr.tokens)
-    st.caption("A decoder must not read the future: the causal mask blocks every key to the right of the query "
+    hero = LAY.hero()
+    hero.caption("A decoder must not read the future: the causal mask blocks every key to the right of the query "
                "(grey), so each row only spreads its weight over the characters up to itself.")
     if show == GPT_SHOW[0]:
-        V.windowed_head(tr.attentions[layer, head], chars, chars, "gpt",
-                        f"{CAUSAL} layer {layer + 1}, head {head + 1}: masked self-attention", masked=True, lines=False)
+        with hero:
+            V.windowed_head(tr.attentions[layer, head], chars, chars, "gpt", f"{CAUSAL} layer {layer + 1}, head "
+                            f"{head + 1}: masked self-attention", masked=True, lines=False, screen=SCREEN if present else None)
     else:
         k = min(T, V.FULL_HEATMAP)
         title = f"Scores before the mask (first {k} of {T} characters); above the line is the future"
-        st.plotly_chart(plots.attention.causal_scores(tr.scores[layer, head, :k, :k], chars[:k], title), width="stretch",
+        hero.plotly_chart(plots.attention.causal_scores(tr.scores[layer, head, :k, :k], chars[:k], title), width="stretch",
                         key="gpt_scores")
     V.next_characters(CAUSAL, WEIGHTS, model, text, tr)
 
 
 def view_cross() -> None:
-    got = text_trace(CROSS, V.CROSS_EXAMPLES, "date", lambda c: "A date, written any way (the model answers in ISO form)")
+    with LAY.fold("Date"):
+        got = text_trace(CROSS, V.CROSS_EXAMPLES, "date", lambda c: "A date, written any way (the model answers in ISO form)")
     if got is None:
         return
     tr = got[2]
@@ -259,14 +247,15 @@ def view_cross() -> None:
     st.caption("Greedy decoding: the decoder starts from <s>, picks the likeliest character, reads it back as its "
                "next input, and stops at </s>.")
     Ld, H = tr.cross_attn.shape[:2]
-    c1, c2 = st.columns(2)
-    layer = ui.scene(c1.slider, "Layer", 1, Ld, key="date_layer") - 1
+    c1, c2 = (LAY.controls,) * 2 if present else st.columns(2)
+    layer = ui.scene(c1.slider, "Layer", 1, Ld, key="date_layer", width=220 if present else "stretch") - 1
     shown = ui.scene(c2.radio, "Head", ["mean of heads"] + [f"head {h + 1}" for h in range(H)], horizontal=True,
                      key="date_head")
     head = None if shown.startswith("mean") else int(shown.split()[1]) - 1
     maps = plots.attention.translation_maps(tr, layer, head)
-    st.subheader("Cross-attention: which input characters each output character reads")
-    st.plotly_chart(maps["cross"], width="stretch", key="date_cross")
+    with LAY.hero():
+        st.subheader("Cross-attention: which input characters each output character reads")
+        st.plotly_chart(maps["cross"], width="stretch", key="date_cross")
     left, right = st.columns(2, gap="medium")
     left.plotly_chart(maps["encoder"], width="stretch", key="date_enc")
     right.plotly_chart(maps["decoder"], width="stretch", key="date_dec")
@@ -279,7 +268,10 @@ def view_cross() -> None:
 # --- page ----------------------------------------------------------------------------------------
 
 st.title("Attention explorer")
-view = ui.scene(st.segmented_control, "View", VIEWS, default=VIEWS[0], key="att_view", required=True) or VIEWS[0]
+LAY = V.Layout(present)  # presentation: a row of controls, then the view's key figure, the rest folded
+with LAY.row():  # presentation: a narrow menu, so the view's sliders fit beside it
+    view = (ui.scene(st.selectbox, "View", VIEWS, key="att_view", width=240) if present else
+            ui.scene(st.segmented_control, "View", VIEWS, default=VIEWS[0], key="att_view", required=True)) or VIEWS[0]
 ENCODER_VIEWS = {"One head": view_head, "All heads": view_model, "Average & rollout": view_rollout,
                  "Step by step": view_steps, "Positions": view_positions}
 if view in ENCODER_VIEWS:
@@ -289,7 +281,7 @@ if view in ENCODER_VIEWS:
 elif view == "Word in context":
     encoder = ui.load_or_report(ENCODER, WEIGHTS, WEIGHTS)
     if encoder is not None:
-        view_bank(encoder)
+        V.word_in_context(encoder, lambda text: run_encoder(encoder, text), LAY)
 elif view == "Masked (GPT)":
     view_masked()
 else:

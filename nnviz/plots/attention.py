@@ -33,6 +33,8 @@ LINE_COLOUR = "#1f5fbf"
 HIGHLIGHT = "#d62728"
 MAX_HEATMAP_SIDE = 64  # beyond this many tokens a heatmap's labels are unreadable: page it
 NUMBERS_MAX_CELLS = 400  # print values in cells up to this many cells
+AXIS_TITLE = dict(size=18, color="#111")  # read from the back of the room: large and dark
+CLIPPED_COLOUR = "#d62728"  # outline of key columns whose weights run above the colour scale
 
 
 def show_token(t: str) -> str:
@@ -55,6 +57,12 @@ def plot_text(t: str) -> str:
 def tick_font_size(n: int) -> int:
     """Token labels as large as n of them fit (16 px is the projector minimum we aim for)."""
     return 20 if n <= 16 else 18 if n <= 28 else 16 if n <= 40 else 14 if n <= 56 else 12
+
+
+def thinned_ticks(n: int, most: int = 40) -> list[int]:
+    """Tick positions for n token labels: all of them up to `most`, else every k-th, so labels
+    stay 16 px or larger and do not overlap (hover still names every cell)."""
+    return list(range(0, n, math.ceil(n / most)))
 
 
 def _cell_text_size(n_rows: int, n_cols: int) -> int:
@@ -82,12 +90,14 @@ def labelled_heatmap(
     height: int | None = None,
     masked_note: bool = False,
     square: bool = False,
+    width_hint: int | None = None,
 ) -> go.Figure:
     """A labelled matrix (rows x columns) with a colour bar. NaN cells are drawn as masked (grey).
 
     row_ids / col_ids are the positions the rows / columns have in the whole sequence (hover shows
     them; a window of a long text keeps its real positions). `numbers` prints each value (default:
-    when there are at most NUMBERS_MAX_CELLS cells).
+    when there are at most NUMBERS_MAX_CELLS cells). `width_hint`: the px the figure will get, so
+    key labels are sized (and thinned) to their columns.
     """
     a = np.asarray(a, dtype=np.float64)
     nr, nc = a.shape
@@ -112,18 +122,42 @@ def labelled_heatmap(
         z=a.astype(np.float32), x=list(range(nc)), y=list(range(nr)), zmin=zmin, zmax=zmax, colorscale=scale,
         customdata=hover, hovertemplate=hovertemplate, xgap=1 if max(nr, nc) <= 40 else 0,
         ygap=1 if max(nr, nc) <= 40 else 0,
-        colorbar=dict(title=dict(text=colorbar_title, side="right"), thickness=18, tickfont=FONT),
+        colorbar=dict(title=dict(text=colorbar_title, side="right", font=AXIS_TITLE), thickness=18, tickfont=FONT),
     )
     if numbers:
         trace.update(texttemplate=f"%{{z:{fmt}}}", textfont=dict(size=_cell_text_size(nr, nc)))
     fig = go.Figure(trace)
-    fs_x, fs_y = tick_font_size(nc), tick_font_size(nr)
-    fig.update_xaxes(tickvals=list(range(nc)), ticktext=[plot_text(t) for t in col_labels], side="top",
-                     tickangle=-60 if nc > 6 and max(len(plot_text(t)) for t in col_labels) > 2 else 0,
-                     tickfont=dict(size=fs_x), title=dict(text=col_title, font=FONT),
+    longest = max((len(show_token(t)) for t in col_labels), default=1)
+    label_room = 40 + 11 * longest if nc > 6 and longest > 2 else 40
+    if height is None:
+        cell = 44 if nr <= 12 else 36 if nr <= 24 else 24 if nr <= 48 else 14
+        height = int(min(1300, max(320, 120 + label_room + cell * nr)))
+    fs_x = max(16, tick_font_size(nc))
+    xv = thinned_ticks(nc)
+    # a square map is as tall as it is wide: without a hint assume a page column of about 560 px
+    # for its key labels; rows are thinned only by a real hint (a guess must not drop readable tokens)
+    hinted = width_hint
+    width_hint = width_hint or (560 if square else None)
+    col_px = (width_hint - 230) / max(nc, 1) if width_hint else None  # less the row labels and the colour bar
+    if col_px:  # upright labels are one line tall: they need that much of their column's width
+        fs_x = max(16, min(fs_x, int(col_px / 1.4)))
+        xv = list(range(0, nc, max(xv[1] - xv[0] if len(xv) > 1 else 1, math.ceil(fs_x * 1.4 / max(col_px, 1)))))
+    # rows get the px the height leaves them: a label taller than its row runs into the next one
+    row_px = (height - 70 - label_room - (30 if title else 0)) / max(nr, 1)
+    if square and hinted:
+        row_px = min(row_px, col_px)
+    fs_y = min(tick_font_size(nr), int(row_px / 1.4))  # a label's box is about 1.35 x its font size
+    yv = thinned_ticks(nr) if fs_y >= 16 else list(range(0, nr, math.ceil(23 / max(row_px, 1))))
+    fs_y = max(fs_y, 16)
+    ticks = dict(color="#222")
+    # upright labels when several would collide: a slanted label's box runs into its neighbour's
+    fig.update_xaxes(tickvals=xv, ticktext=[plot_text(col_labels[j]) for j in xv], side="top",
+                     tickangle=-90 if nc > 6 and max(len(plot_text(t)) for t in col_labels) > 2 else 0,
+                     tickfont=dict(size=fs_x, **ticks), title=dict(text=col_title, font=AXIS_TITLE),
                      showgrid=False, zeroline=False, range=[-0.5, nc - 0.5])
-    fig.update_yaxes(tickvals=list(range(nr)), ticktext=[plot_text(t) for t in row_labels], autorange="reversed",
-                     tickfont=dict(size=fs_y), title=dict(text=row_title, font=FONT), showgrid=False, zeroline=False)
+    fig.update_yaxes(tickvals=yv, ticktext=[plot_text(row_labels[i]) for i in yv], autorange="reversed",
+                     tickfont=dict(size=fs_y, **ticks), title=dict(text=row_title, font=AXIS_TITLE),
+                     showgrid=False, zeroline=False)
     if square:
         fig.update_yaxes(scaleanchor="x", constrain="domain")
         fig.update_xaxes(constrain="domain")
@@ -133,11 +167,6 @@ def labelled_heatmap(
     if highlight_col is not None:
         fig.add_shape(type="rect", x0=highlight_col - 0.5, x1=highlight_col + 0.5, y0=-0.5, y1=nr - 0.5,
                       line=dict(color=HIGHLIGHT, width=3))
-    longest = max((len(show_token(t)) for t in col_labels), default=1)
-    label_room = 40 + 9 * longest if nc > 6 and longest > 2 else 40
-    if height is None:
-        cell = 44 if nr <= 12 else 36 if nr <= 24 else 24 if nr <= 48 else 14
-        height = int(min(1300, max(320, 120 + label_room + cell * nr)))
     base_layout(fig, title, height)
     fig.update_layout(margin=dict(t=int(60 + label_room) + (30 if title else 0)),
                       plot_bgcolor=MASKED_COLOUR if masked_note else "white")
@@ -163,17 +192,37 @@ def attention_heatmap(
     colorbar_title: str = "attention weight",
     row_title: str = "query (attends from)",
     col_title: str = "key (attends to)",
+    width_hint: int | None = None,
 ) -> go.Figure:
     """One head's attention (queries x keys). Rows sum to 1 over all keys. The colour scale runs
     from 0 to the largest weight shown (or to 1 with `shared_scale`, or to `zmax`: larger weights
-    saturate); NaN = masked (grey)."""
+    saturate, and their key columns are outlined and named under the plot); NaN = masked (grey)."""
     a = np.asarray(att, dtype=np.float64)
+    clipped: list[int] = []
     if zmax is None:
         zmax = 1.0 if shared_scale else max(float(np.nanmax(a)) if np.isfinite(a).any() else 1.0, 1e-6)
-    return labelled_heatmap(a, q_labels, k_labels, title, row_ids=q_ids, col_ids=k_ids, zmin=0.0, zmax=zmax,
-                            colorbar_title=colorbar_title, highlight_row=highlight_query, height=height,
-                            numbers=max(a.shape) <= 12, square=square,
-                            masked_note=masked, row_title=row_title, col_title=col_title)
+    elif np.isfinite(a).any():
+        clipped = [j for j in range(a.shape[1]) if np.nanmax(np.nan_to_num(a[:, j], nan=0.0)) > zmax * (1 + 1e-9)]
+    fig = labelled_heatmap(a, q_labels, k_labels, title, row_ids=q_ids, col_ids=k_ids, zmin=0.0, zmax=zmax,
+                           colorbar_title=colorbar_title, highlight_row=highlight_query, height=height,
+                           numbers=max(a.shape) <= 12, square=square,
+                           masked_note=masked, row_title=row_title, col_title=col_title, width_hint=width_hint)
+    if clipped:
+        mark_clipped_columns(fig, clipped, [k_labels[j] for j in clipped], a.shape[0])
+    return fig
+
+
+def mark_clipped_columns(fig: go.Figure, cols: list[int], names: list[str], n_rows: int) -> None:
+    """Outline key columns whose weights run above the colour scale (their bright yellow is not
+    the scale's top) and name them under the plot: the figure says the scale is cut."""
+    for j in cols:
+        fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=-0.5, y1=n_rows - 0.5,
+                      line=dict(color=CLIPPED_COLOUR, width=4, dash="dash"), name="clipped column")
+    listed = ", ".join(dict.fromkeys(plot_text(n) for n in names))
+    fig.add_annotation(text=f"dashed columns: above the colour scale ({listed})", xref="paper", yref="paper",
+                       x=1, y=0, xanchor="right", yanchor="top", yshift=-8, showarrow=False,
+                       font=dict(size=18, color=CLIPPED_COLOUR), name="clipped note")
+    fig.update_layout(margin=dict(b=50))
 
 
 def block_max(a: np.ndarray, k: int) -> np.ndarray:
@@ -407,7 +456,7 @@ def token_bar(weights: np.ndarray, labels: list[str], title: str | None = None, 
 
 
 def cosine_by_layer(series: np.ndarray | dict[str, np.ndarray], title: str | None = None,
-                    word: str = "bank") -> go.Figure:
+                    word: str = "bank", height: int = 480) -> go.Figure:
     """The "bank" demo: cosine similarity of one word's vectors in two sentences, per layer
     (layer 0 = the embeddings). Several named pairs give several lines."""
     if not isinstance(series, dict):
@@ -434,10 +483,11 @@ def cosine_by_layer(series: np.ndarray | dict[str, np.ndarray], title: str | Non
         ))
     labels = ["embeddings"] + [f"layer {i}" for i in range(1, n)]
     fig.add_hline(y=1.0, line=dict(color="#999", dash="dot"))
-    fig.update_xaxes(tickvals=list(range(n)), ticktext=labels, tickfont=FONT, range=[-0.3, n - 0.7])
+    fig.update_xaxes(tickvals=list(range(n)), ticktext=labels, tickfont=dict(size=18), range=[-0.3, n - 0.7])
     lo = max(-1.0, lo - 0.05)
-    fig.update_yaxes(range=[lo, 1.0 + (1.0 - lo) * 0.12], title=dict(text=f"cosine of the two '{word}' vectors", font=FONT))
-    fig = base_layout(fig, title, 480)
+    fig.update_yaxes(range=[lo, 1.0 + (1.0 - lo) * 0.12], tickfont=dict(size=18),
+                     title=dict(text=f"cosine of the two '{word}' vectors", font=AXIS_TITLE))
+    fig = base_layout(fig, title, height)
     fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top", font=FONT))
     return fig
 
@@ -452,7 +502,7 @@ def query_steps(qk: np.ndarray, scaled: np.ndarray, probs: np.ndarray, key_label
             ("softmax", np.asarray(probs), SEQUENTIAL, ".2f")]
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[f"{i + 1}. {r[0]}" for i, r in enumerate(rows)])
-    fs = 16 if n <= 12 else 14 if n <= 18 else 12
+    fs = 18 if n <= 12 else 16 if n <= 18 else 14  # the shown keys are capped at 16 (STEP_KEYS)
     for r, (name, v, scale, fmt) in enumerate(rows, start=1):
         if scale == DIVERGING:
             m = max(float(np.abs(v).max()), 1e-6)
@@ -464,12 +514,12 @@ def query_steps(qk: np.ndarray, scaled: np.ndarray, probs: np.ndarray, key_label
             texttemplate=f"%{{z:{fmt}}}", textfont=dict(size=fs), xgap=2,
             customdata=[[f"{plot_text(t)} (#{i})" for t, i in zip(key_labels, key_ids)]],
             hovertemplate=name + " for %{customdata}: %{z:.4f}<extra></extra>",
-            colorbar=dict(len=0.26, y=1 - (r - 0.5) / 3, thickness=14, tickfont=dict(size=13)),
+            colorbar=dict(len=0.26, y=1 - (r - 0.5) / 3, thickness=14, tickfont=dict(size=16), nticks=4),
         ), row=r, col=1)
         fig.update_yaxes(visible=False, row=r, col=1)
     fig.update_xaxes(tickvals=list(range(n)), ticktext=[plot_text(t) for t in key_labels],
                      tickangle=-60 if n > 6 else 0, tickfont=dict(size=tick_font_size(n)), row=3, col=1)
-    fig.update_annotations(font=dict(size=18), xanchor="left", x=0)
+    fig.update_annotations(font=AXIS_TITLE, xanchor="left", x=0)
     return base_layout(fig, title, 520)
 
 

@@ -15,6 +15,7 @@ from .. import plots
 from ..analysis import attention as A
 from ..models.attention import sinusoidal_positional_encoding
 from ..models.seq2seq import DATE_EXAMPLES
+from ..types import InputError
 from . import clamp_state, scene, scene_text, weights_badge
 
 # Example inputs the page offers, by what the model reads.
@@ -191,14 +192,16 @@ def next_characters(name: str, weights_key: str, model, text: str, trace) -> Non
 
 
 def layer_head(n_layers: int, n_heads: int, prefix: str, *, head: bool = True,
-               start: tuple[int, int] = (1, 1)) -> tuple[int, int]:
-    """Layer and head sliders (1-based on screen, 0-based returned); `start` is where they open."""
-    c1, c2 = st.columns(2)
-    layer = scene(c1.slider, "Layer", 1, n_layers, value=min(start[0], n_layers), key=f"{prefix}_layer",
+               start: tuple[int, int] = (1, 1), row=None) -> tuple[int, int]:
+    """Layer and head sliders (1-based on screen, 0-based returned); `start` is where they open.
+    With `row` (a horizontal container) they go side by side into it."""
+    c1, c2 = (row, row) if row is not None else st.columns(2)
+    w = {"width": 220} if row is not None else {}
+    layer = scene(c1.slider, "Layer", 1, n_layers, value=min(start[0], n_layers), key=f"{prefix}_layer", **w,
                   help="Layer 1 reads the embeddings; each next layer reads the one before.")
     h = 1
     if head:
-        h = scene(c2.slider, "Head", 1, n_heads, value=min(start[1], n_heads), key=f"{prefix}_head",
+        h = scene(c2.slider, "Head", 1, n_heads, value=min(start[1], n_heads), key=f"{prefix}_head", **w,
                   help=f"Each of the {n_heads} heads has its own W_Q, W_K, W_V and its own attention pattern.")
     return layer - 1, h - 1
 
@@ -208,48 +211,91 @@ def token_option(tokens: list[str]):
     return lambda i: f"{i}: {plots.show_token(tokens[i])}"
 
 
-def query_picker(tokens: list[str], key: str, label: str = "Query token") -> int:
+def query_picker(tokens: list[str], key: str, label: str = "Query token", width: int | str = "stretch") -> int:
     """A token of `tokens` (its position); a new text opens on an interesting one, which is also
     the widget's default (so a link to token 0 keeps its 0)."""
     start = A.default_query(tokens)
     if st.session_state.get(f"{key}_for") != tokens:
         st.session_state[f"{key}_for"] = tokens
         st.session_state[key] = start
-    return scene(st.selectbox, label, list(range(len(tokens))), index=start, key=key, format_func=token_option(tokens))
+    return scene(st.selectbox, label, list(range(len(tokens))), index=start, key=key, format_func=token_option(tokens),
+                 width=width)
 
 
 def special_scale(att: np.ndarray, tokens: list[str], key: str) -> float | None:
-    """A toggle: scale colours to the largest weight on ordinary tokens, so the weight idle heads
-    park on [CLS] / [SEP] does not wash out everything else. Returns that zmax, or None."""
+    """A toggle, off by default (an honest scale): scale colours to the largest weight on ordinary
+    tokens, so the weight idle heads park on [CLS] / [SEP] does not wash out everything else. The
+    heatmap then outlines the columns above the scale; a caption says what its top means.
+    Returns that zmax, or None."""
     zmax = A.special_zmax(att, tokens)
     if zmax is None:
         return None
     on = scene(st.toggle, "Colour scale ignores the [CLS] and [SEP] columns (they soak up idle attention)",
-               value=True, key=key)
-    return zmax if on else None
+               value=False, key=key)
+    if not on:
+        return None
+    above = [tokens[j] for j in (0, len(tokens) - 1) if float(np.max(att[:, j])) > zmax]
+    st.caption(f"The brightest colour now means {zmax:.2f} or more, the largest weight on an ordinary token. "
+               + (f"The dashed {' and '.join(above)} column{'s go' if len(above) > 1 else ' goes'} above it, up to "
+                  f"{float(np.max(att)):.2f}: there, bright does not mean the largest weight." if above else ""))
+    return zmax
+
+
+class Layout:
+    """Where a view draws. Normal: everything in page order. Presentation (`present`): one row
+    of essential controls, the key figure right under it (both made at the top of the page), and
+    secondary controls and text folded into expanders below."""
+
+    def __init__(self, present: bool):
+        self.present = present
+        self._row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium") if present else None
+        self._hero = st.container() if present else None
+
+    @property
+    def controls(self):
+        """The row for essential sliders in presentation mode, else None (they make their own columns)."""
+        return self._row
+
+    def row(self):
+        return self._row if self.present else st.container()
+
+    def hero(self):
+        return self._hero if self.present else st.container()
+
+    def fold(self, label: str):
+        return st.expander(label) if self.present else st.container()
 
 
 def windowed_head(att: np.ndarray, q_labels: list[str], k_labels: list[str], key: str, title: str, *,
                   masked: bool = False, lines: bool = True, shared_scale: bool = False,
-                  zmax: float | None = None, half_width: bool = False) -> None:
+                  zmax: float | None = None, half_width: bool = False, screen: int | None = None) -> None:
     """One head's (Tq, Tk) attention. Short: one labelled heatmap (+ lines). Long: the whole head
     as an image with the window outlined, and the window as a labelled heatmap whose columns are
-    either the same tokens or each query's strongest keys (top-k thinning)."""
+    either the same tokens or each query's strongest keys (top-k thinning). `screen`: a
+    projector's height in px for a short head, which then spans the width, its lines folded."""
     shown = A.mask_future(att) if masked else att
     if max(att.shape) <= FULL_HEATMAP:
         _whole_head(att, shown, q_labels, k_labels, key, title, masked=masked, lines=lines,
-                    shared_scale=shared_scale, zmax=zmax, half_width=half_width)
+                    shared_scale=shared_scale, zmax=zmax, half_width=half_width, screen=screen)
     else:
         _paged_head(att, shown, q_labels, k_labels, key, title, masked=masked, lines=lines,
-                    shared_scale=shared_scale, zmax=zmax)
+                    shared_scale=shared_scale, zmax=zmax, screen=screen)
 
 
-def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, shared_scale, zmax, half_width):
-    left, right = st.columns([2, 1], gap="medium") if lines else (st.container(), None)
+def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, shared_scale, zmax, half_width,
+                screen=None):
+    if screen:
+        left, right = st.container(), (st.expander("Head view (lines)") if lines else None)
+    else:
+        left, right = st.columns([2, 1], gap="medium") if lines else (st.container(), None)
     with left:
-        st.plotly_chart(plots.attention_heatmap(shown, q_labels, k_labels, title, masked=masked,
-                                                shared_scale=shared_scale, zmax=zmax, square=not half_width,
-                                                height=620 if half_width else None),
+        # on a projector the rows need the title's height; the row of controls above says which head
+        st.plotly_chart(plots.attention_heatmap(shown, q_labels, k_labels, None if screen and not half_width else title,
+                                                masked=masked,
+                                                shared_scale=shared_scale, zmax=zmax,
+                                                square=not (half_width or screen),
+                                                height=screen or (620 if half_width else None),
+                                                width_hint=540 if screen and half_width else None),
                         width="stretch", key=f"{key}_heat")
     if right is None:
         return
@@ -263,9 +309,12 @@ def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
                         width="stretch", key=f"{key}_lines")
 
 
-def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, shared_scale, zmax):
+def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, shared_scale, zmax, screen=None):
+    """`screen`: the window's heatmap first, across the projector; its settings and the overview folded."""
     Tq, Tk = att.shape
-    c1, c2, c3 = st.columns([3, 2, 3])
+    first = st.container() if screen else None
+    folded = st.expander("Window through the text, and the whole map") if screen else st.container()
+    c1, c2, c3 = folded.columns([3, 2, 3])
     win = scene(c2.select_slider, "Window (tokens)", WINDOWS, value=WINDOW, key=f"{key}_win",
                 help="How many query rows the readable heatmap shows at once.")
     clamp_state(f"{key}_start", 0, Tq - win, 0)
@@ -278,7 +327,7 @@ def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
     rows = np.arange(start, stop)
     cols, k = A.window_columns(att, start, stop, mode != COLUMN_MODES[0], MAX_COLUMNS)
     window = (start, stop, int(cols.min()), int(cols.max()) + 1)
-    left, right = st.columns([1, 2], gap="medium")
+    left, right = (folded, first) if screen else st.columns([1, 2], gap="medium")
     with left:
         top = zmax or (1.0 if shared_scale else max(float(att.max()), 1e-6))
         st.plotly_chart(plots.matrix_image(shown, f"All {Tq}×{Tk} (red box: the window)", window=window, height=460,
@@ -290,7 +339,8 @@ def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
         st.plotly_chart(plots.attention_heatmap(shown[np.ix_(rows, cols)], [q_labels[i] for i in rows],
                                                 [k_labels[j] for j in cols], f"{title}: rows {start}-{stop - 1}{note}",
                                                 q_ids=rows, k_ids=cols, masked=masked, shared_scale=shared_scale,
-                                                zmax=zmax),
+                                                zmax=zmax, height=screen, square=not screen,
+                                                width_hint=1100 if screen else None),
                         width="stretch", key=f"{key}_heat")
     if lines:
         with st.expander("Head view (lines) for this window"):
@@ -306,3 +356,76 @@ def clicked_point(chart_key: str):
     except (KeyError, TypeError):
         return None
     return points[0].get("customdata") if points else None
+
+
+# --- word in context ---------------------------------------------------------------------------------
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def occurrence(trace, word: str, key: str, name: str) -> int | None:
+    """The token position of the `word` a sentence's vectors are read at: a choice, bound to the
+    scene by occurrence number, when the sentence has the word more than once. None when it has
+    none (word_similarity then says so)."""
+    found = trace.find(word)
+    if len(found) < 2:
+        st.session_state.pop(key, None)  # a stale choice from an older sentence
+        return found[0] if found else None
+    if st.session_state.get(key, 0) >= len(found):
+        st.session_state[key] = 0
+    n = scene(st.selectbox, f"Which '{word}' in {name}", list(range(len(found))), key=key, width=260,
+              format_func=lambda k: f"{_ordinal(k + 1)} of {len(found)} (token {found[k]})")
+    return found[n]
+
+
+def order_note(word: str, ab_end: float, bc_end: float) -> str | None:
+    """One sentence when the lesson's ordering (A vs B less alike than B vs C) does not hold."""
+    if ab_end < bc_end:
+        return None
+    return (f"With these sentences the order is the other way round: after the last layer A vs B is "
+            f"{ab_end:.2f} and B vs C {bc_end:.2f}, so MiniLM puts the '{word}' of A "
+            f"{'as close to' if ab_end == bc_end else 'closer to'} B's than C's is.")
+
+
+def word_in_context(model, run, lay: Layout) -> None:
+    """The "bank" demo: one word's vectors in three sentences, cosine layer by layer (the key
+    figure), the occurrence compared when a sentence has the word twice, and what it attends to."""
+    with lay.fold("Sentences and word"):
+        weights_badge(model)
+        st.markdown("The same word gets the **same vector** going in (the embeddings), and context pulls the "
+                    "vectors apart layer by layer. Type your own sentences: the word must be one token in each.")
+        cols = st.columns([3, 3, 3, 1])
+        texts = [scene_text(col.text_input, name, key=f"bank_{i}", default=text)
+                 for i, (col, name, text) in enumerate(zip(cols, "ABC", BANK_SENTENCES))]
+        word = scene_text(cols[3].text_input, "Word", key="bank_word", default="bank").strip().lower()
+    if not word:
+        st.error("Type the word to follow, for example 'bank'.")
+        return
+    try:
+        with st.spinner("Running MiniLM on the sentences..."):
+            traces = [run(texts[0]), run(texts[1])] + ([run(texts[2])] if texts[2].strip() else [])
+        with lay.row():
+            picks = [occurrence(tr, word, f"bank_occ_{i}", name) for i, (tr, name) in enumerate(zip(traces, "ABC"))]
+        ab = A.word_similarity(traces[0], traces[1], word, picks[0], picks[1])
+        bc = A.word_similarity(traces[1], traces[2], word, picks[1], picks[2]) if len(traces) > 2 else None
+    except InputError as e:
+        st.error(str(e))
+        return
+    series = {f"{n} ({r['cosine'][-1]:.2f} at the end)": r["cosine"] for n, r in (("A vs B", ab), ("B vs C", bc)) if r}
+    with lay.hero():
+        st.plotly_chart(plots.cosine_by_layer(series, f"How similar are the '{word}' vectors, layer by layer?", word,
+                                              height=560 if lay.present else 480), width="stretch", key="bank_cos")
+        st.caption("Compared: the '" + word + "' at " + ", ".join(
+            f"token {p} of {n}" for p, n in zip(picks, "ABC")) + ". Cosine 1 = the same direction. At the "
+            "embeddings both are the same token (only the position differs); after each layer the vector also "
+            "carries its sentence.")
+        note = None if bc is None else order_note(word, float(ab["cosine"][-1]), float(bc["cosine"][-1]))
+        if note:
+            st.info(note)
+    with lay.fold("What the word attends to"):
+        layer = scene(st.slider, "What the word attends to in layer", 1, len(ab["cosine"]) - 1, key="bank_layer") - 1
+        for col, (name, tr, idx) in zip(st.columns(2), (("A", traces[0], ab["index_a"]), ("B", traces[1], ab["index_b"]))):
+            w = A.head_average(tr.attentions[layer:layer + 1])[0, idx]
+            col.plotly_chart(plots.token_bar(w, tr.tokens, f"{name}: '{word}' in layer {layer + 1} (mean of heads)",
+                                             highlight=idx, height=400), width="stretch", key=f"bank_bar_{name}")

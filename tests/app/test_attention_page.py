@@ -108,7 +108,7 @@ def test_layer_head_query_and_view_switches_never_rerun_the_model(runs, model_ru
         at.slider(key="att_layer").set_value(2).run()
         at.slider(key="att_head").set_value(7).run()
         assert any(t.startswith("Layer 2, head 7") for t in titles(at))
-        at.toggle(key="att_scale_head").set_value(False).run()
+        at.toggle(key="att_scale_head").set_value(True).run()
         at.selectbox(key="head_lineq").set_value(3).run()
         for view in ("All heads", "Average & rollout", "Step by step", "One head"):
             set_view(at, view)
@@ -117,7 +117,7 @@ def test_layer_head_query_and_view_switches_never_rerun_the_model(runs, model_ru
         at.slider(key="att_head").set_value(1).run()
         set_view(at, "Average & rollout")
         at.selectbox(key="att_rq").set_value(2).run()
-        at.toggle(key="att_scale_roll").set_value(False).run()
+        at.toggle(key="att_scale_roll").set_value(True).run()
         assert not at.exception
         assert n() == 0  # counted, not timed: no run for a view change
     assert runs["minilm"] == 1  # one run for one text
@@ -267,9 +267,9 @@ def test_every_view_widget_is_in_the_scene():
 @pytest.mark.parametrize("view, changes", [
     ("Step by step", [("text_area", "att_text", "The cat sat on the mat because it was warm."),
                       ("slider", "att_layer", 2), ("slider", "att_head", 5), ("selectbox", "att_sq", 3)]),
-    ("One head", [("slider", "att_layer", 1), ("slider", "att_head", 1), ("toggle", "att_scale_head", False),
-                  ("selectbox", "head_lineq", 4)]),  # 1, 1 and off are the widgets' own defaults
-    ("Average & rollout", [("slider", "att_layer", 6), ("selectbox", "att_rq", 0), ("toggle", "att_scale_roll", False)]),
+    ("One head", [("slider", "att_layer", 1), ("slider", "att_head", 1), ("toggle", "att_scale_head", True),
+                  ("selectbox", "head_lineq", 4)]),  # 1 and 1 are the widgets' own defaults
+    ("Average & rollout", [("slider", "att_layer", 6), ("selectbox", "att_rq", 0), ("toggle", "att_scale_roll", True)]),
     ("Positions", [("select_slider", "pe_n", 32), ("select_slider", "pe_d", 64), ("multiselect", "pe_dims", [2, 3]),
                    ("select_slider", "pe_sim_n", 64), ("number_input", "pe_seed", 4), ("slider", "att_head", 9)]),
     ("Word in context", [("text_input", "bank_2", "A bank of fog hid the coast."), ("slider", "bank_layer", 3)]),
@@ -322,3 +322,88 @@ def test_the_scene_survives_a_visit_to_another_page():
     assert at.segmented_control(key="att_view").value == "Step by step"
     assert (at.slider(key="att_layer").value, at.selectbox(key="att_sq").value) == (3, 2)
     assert titles(at) == shown
+
+
+# --- lecture screens (issue 9) ---------------------------------------------------------------------
+
+def open_presenting(link: dict | None = None):
+    at = open_page({"present": "1", **(link or {})})
+    at.run()  # AppTest's switch_page drops the query string for one run; a browser opening the link keeps it
+    assert not at.exception, at.exception
+    assert at.toggle(key="present_mode").value is True and at.query_params["present"] == "1"
+    return at
+
+
+def test_presentation_mode_puts_the_head_heatmap_first_and_folds_the_text():
+    at = open_presenting()
+    first = figures(at)[0]
+    assert first["data"][0]["type"] == "heatmap" and "animal" in first["layout"]["yaxis"]["ticktext"]
+    assert first["layout"]["height"] == 560  # a projector's first screen, under the row of controls
+    assert [e.label for e in at.expander] == ["Head view (lines)", "Text and tokens"]  # under the map, then the rest
+    assert at.selectbox(key="att_view").value == "One head"  # a narrow menu, so layer and head fit beside it
+    normal = open_page()
+    assert not normal.expander and figures(normal)[0]["layout"]["height"] != 560
+    at.toggle(key="present_mode").set_value(False).run()
+    assert "present" not in at.query_params
+
+
+def test_presentation_mode_puts_each_views_key_figure_first():
+    normal = open_page({"att_view": "Step by step"})
+    normal.run()
+    assert titles(normal)[0] != titles(open_presenting({"att_view": "Step by step"}))[0]
+    firsts = {}
+    for view, key in [("Step by step", "st_row"), ("Positions", "pe_sim_sin"), ("Cross-attention", "date_cross"),
+                      ("Word in context", "bank_cos"), ("Average & rollout", "avg_heat")]:
+        at = open_presenting({"att_view": view})
+        firsts[view] = at.get("plotly_chart")[0].proto.id
+        assert key in firsts[view], (view, firsts[view])
+
+
+def bank_figure(at) -> dict:
+    return next(f for f in figures(at) if f["layout"].get("xaxis", {}).get("ticktext", [None])[0] == "embeddings")
+
+
+def test_word_in_context_lets_the_user_pick_which_occurrence():
+    at = open_page()
+    set_view(at, "Word in context")
+    assert not [s for s in at.selectbox if s.key and s.key.startswith("bank_occ")]  # one 'bank' each: no choice
+    at.text_input(key="bank_1").input("The bank by the river bank was closed for the day.").run()
+    pick = at.selectbox(key="bank_occ_1")
+    assert pick.options == ["1st of 2 (token 2)", "2nd of 2 (token 6)"] and pick.value == 0
+    first = array(bank_figure(at)["data"][0]["y"])
+    assert any("token 2 of B" in c.value for c in at.caption)
+    pick.set_value(1).run()
+    assert not at.exception
+    second = array(bank_figure(at)["data"][0]["y"])
+    assert abs(first[-1] - second[-1]) > 1e-3  # another vector, another cosine
+    assert any("token 6 of B" in c.value for c in at.caption)
+    assert "bank_occ_1" in link_of(at)
+
+
+def test_word_in_context_says_when_the_lessons_order_inverts():
+    at = open_page()
+    set_view(at, "Word in context")
+    assert not at.info  # the shipped sentences keep the lesson's order
+    at.text_input(key="bank_0").input("I went to the bank to deposit my salary.").run()  # A = B: cosine 1
+    ab, bc = (array(d["y"])[-1] for d in bank_figure(at)["data"])
+    assert ab > bc
+    note = at.info[0].value
+    assert "other way round" in note and f"{ab:.2f}" in note and f"{bc:.2f}" in note
+
+
+def test_special_token_scale_is_off_by_default_and_marks_clipped_columns_when_on():
+    at = open_page()
+    fig = next(f for f in figures(at) if f["data"][0]["type"] == "heatmap")
+    z = array(fig["data"][0]["z"])
+    assert at.toggle(key="att_scale_head").value is False
+    assert fig["data"][0]["zmax"] == pytest.approx(float(z.max()), rel=1e-5) and not fig["layout"].get("shapes")
+    at.toggle(key="att_scale_head").set_value(True).run()
+    fig = next(f for f in figures(at) if f["data"][0]["type"] == "heatmap")
+    zmax = fig["data"][0]["zmax"]
+    assert zmax == pytest.approx(float(z[:, 1:-1].max()), rel=1e-5) and zmax < z.max()
+    marked = sorted(round(s["x0"] + 0.5) for s in fig["layout"]["shapes"] if s.get("name") == "clipped column")
+    assert marked == [j for j in range(z.shape[1]) if z[:, j].max() > zmax]
+    assert 0 in marked  # [CLS] soaks up this head's idle attention
+    note = next(a["text"] for a in fig["layout"]["annotations"] if a.get("name") == "clipped note")
+    assert "[CLS]" in note
+    assert any(f"{zmax:.2f} or more" in c.value for c in at.caption)

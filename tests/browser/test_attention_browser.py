@@ -87,3 +87,20 @@ def test_attention_view_made_in_the_browser_is_in_its_url(page, app_url, context
     no_exceptions(student)
     expect(student.get_by_text("Layer 1, head 12, query 'street' (#8)").first).to_be_visible()
     assert student.url == url
+
+
+def test_attention_presentation_mode_fills_a_projectors_first_screen(page, app_url, shots):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_url}/attention?present=1")
+    settle(page)
+    charts_drawn(page)
+    no_exceptions(page)
+    box = page.locator(".js-plotly-plot").first.bounding_box()
+    shown = (min(box["x"] + box["width"], 1280) - max(box["x"], 0)) * (min(box["y"] + box["height"], 720) - max(box["y"], 0))
+    assert shown / (1280 * 720) >= 0.5, box  # the head's heatmap, not the text box, fills the screen
+    expect(page.get_by_text("Text and tokens").first).to_be_visible()  # the text, folded
+    assert "present=1" in page.url
+    page.screenshot(path=str(shots / "attention_present.png"))
+    page.get_by_text("Colour scale ignores the [CLS]").first.click()
+    settle(page)
+    expect(page.get_by_text("dashed columns: above the colour scale ([CLS]").first).to_be_visible()

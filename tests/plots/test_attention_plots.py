@@ -261,3 +261,28 @@ def test_translation_html_escapes_and_gives_the_verdict():
     out = plots.attention.translation_html("<b>1 jan", "", False)
     assert "<code>&lt;b&gt;1 jan</code>" in out and "(nothing)" in out and "✗ not a real date" in out
     assert "✓ a real date" in plots.attention.translation_html("1 jan 2000", "2000-01-01", True)
+
+
+def test_a_cut_colour_scale_outlines_and_names_the_columns_above_it():
+    att = np.full((5, 5), 0.05)
+    att[:, 0], att[:, 4] = 0.6, 0.15  # [CLS] and [SEP] soak up the weight
+    toks = ["[CLS]", "a", "b", "c", "[SEP]"]
+    honest = plots.attention_heatmap(att, toks, toks)
+    assert honest.data[0].zmax == pytest.approx(0.6) and not honest.layout.shapes
+    cut = plots.attention_heatmap(att, toks, toks, zmax=0.1)
+    outlined = [s for s in cut.layout.shapes if s.name == "clipped column"]
+    assert [(s.x0, s.x1) for s in outlined] == [(-0.5, 0.5), (3.5, 4.5)]
+    note = next(a.text for a in cut.layout.annotations if a.name == "clipped note")
+    assert "[CLS], [SEP]" in note and note.startswith("dashed columns: above the colour scale")
+    assert not plots.attention_heatmap(att, toks, toks, zmax=0.6).layout.shapes  # nothing above it
+
+
+def test_token_ticks_stay_readable_on_a_short_heatmap_and_thin_out_instead_of_overlapping():
+    toks = [f"w{i}" for i in range(30)]
+    fig = plots.attention_heatmap(np.full((30, 30), 1 / 30), toks, toks, height=400, square=False)
+    y = fig.layout.yaxis
+    assert y.tickfont.size >= 16 and len(y.tickvals) < 30  # 30 rows in ~230 px: every other label
+    assert fig.layout.xaxis.tickfont.size >= 16 and fig.layout.xaxis.tickangle in (0, -90)
+    tall = plots.attention_heatmap(np.full((30, 30), 1 / 30), toks, toks, square=False)
+    assert list(tall.layout.yaxis.tickvals) == list(range(30))
+    assert tall.layout.yaxis.title.font.color == "#111"  # dark axis titles
