@@ -158,6 +158,8 @@ def model_picker(family: str, key: str = "model", default: str | None = None) ->
 
 
 UNTRAINED = "Untrained (random)"
+UPLOAD_NOT_IN_LINK = ("An upload stays on this computer: a link carries this page's settings, not the file. "
+                      "Students opening it see a sample instead.")
 
 
 def models_table() -> str:
@@ -277,6 +279,7 @@ def _image_from(src: str, digit_model: bool, key: str) -> tuple[inputs.LoadedIma
         data = files[name].read_bytes()
     elif src == "Upload":
         up = st.file_uploader("Image (PNG, JPEG, WebP, BMP, GIF)", type=inputs.UPLOAD_TYPES, key=f"{key}_upload")
+        st.caption(UPLOAD_NOT_IN_LINK)
         kept = st.session_state.get(f"{key}_kept")
         if up is None and kept is not None:
             st.caption(f"Using your earlier upload, {kept[2]} (upload another file to replace it).")

@@ -16,7 +16,7 @@ from .. import analysis, plots
 from .. import forecast as fc
 from ..inputs import InputError, read_series_csv, series_from_column
 from ..models import get_spec, list_models
-from . import clamp_state, digest, load_or_report, scene, weights_badge
+from . import UPLOAD_NOT_IN_LINK, clamp_state, digest, load_or_report, scene, weights_badge
 
 TRAIN_SECONDS = 20
 TRAIN_STEPS = 300
@@ -197,6 +197,7 @@ def uploaded_series() -> SeriesInput | None:
     or None after a message."""
     up = st.file_uploader("CSV file (a column of numbers, optionally dates; ',' or ';' separated)",
                           type=["csv", "txt", "tsv"], key="ts_upload")
+    st.caption(UPLOAD_NOT_IN_LINK)
     if up is None:
         st.info("Upload a CSV, for example a stock's daily prices exported from a finance site. "
                 "nnviz trains a small LSTM on its first 80% and tests it on the rest.")

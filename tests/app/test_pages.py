@@ -246,3 +246,9 @@ def test_cnn_presentation_mode_puts_the_feature_maps_first():
     assert "channels" in first["layout"]["title"]["text"] and first["layout"]["height"] == 560
     assert {e.label for e in at.expander} >= {"Input and prediction", "Architecture"}
     assert at.query_params["present"] == "1"
+
+
+def test_an_upload_says_it_does_not_travel_in_a_link():
+    at = run_page("pages/cnn.py")
+    at.radio(key="img_src").set_value("Upload").run()
+    assert any("a link carries this page's settings, not the file" in c.value for c in at.caption)
