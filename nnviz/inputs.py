@@ -32,12 +32,18 @@ class LoadedImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
+def _size(n: int, cap: int) -> str:
+    """A size next to its cap, never rounded to look equal to it."""
+    mb = n / 2**20
+    return f"{mb:.0f} MB" if round(mb) != cap // 2**20 else f"{n - cap:,} bytes over {cap // 2**20} MB"
+
+
 def load_image(data: bytes, name: str = "the file") -> LoadedImage:
     """Bytes of an uploaded file -> RGB float image, or InputError."""
     if not data:
         raise InputError(f"{name} is empty (0 bytes).")
     if len(data) > MAX_BYTES:
-        raise InputError(f"{name} is {len(data) / 2**20:.0f} MB; images up to {MAX_BYTES // 2**20} MB are accepted.")
+        raise InputError(f"{name} is {_size(len(data), MAX_BYTES)}; images up to {MAX_BYTES // 2**20} MB are accepted.")
     notes: list[str] = []
     old_limit = Image.MAX_IMAGE_PIXELS
     try:
@@ -85,7 +91,7 @@ def load_image(data: bytes, name: str = "the file") -> LoadedImage:
 
 def _exif_rotated(img: Image.Image) -> bool:
     try:
-        return img.getexif().get(0x0112, 1) not in (1, None)
+        return img.getexif().get(0x0112, 1) in range(2, 9)  # 2..8 rotate or flip; 0 and 9+ are invalid: nothing to do
     except Exception:
         return False
 
@@ -445,7 +451,7 @@ def read_series_csv(data: bytes, name: str = "the file") -> SeriesTable:
     if not data or not data.strip():
         raise InputError(f"{name} is empty.")
     if len(data) > CSV_MAX_BYTES:
-        raise InputError(f"{name} is {len(data) / 2**20:.0f} MB; CSV files up to {CSV_MAX_BYTES // 2**20} MB are accepted.")
+        raise InputError(f"{name} is {_size(len(data), CSV_MAX_BYTES)}; CSV files up to {CSV_MAX_BYTES // 2**20} MB are accepted.")
     notes: list[str] = []
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark (Excel's "Unicode text")
         try:
@@ -564,7 +570,8 @@ def series_from_column(table: SeriesTable, column: str, max_len: int = SERIES_MA
                 notes.append(f"rows sorted by {table.time_column!r} (the file was not in time order)")
                 vals, keys = vals[order], [keys[i] for i in order]
             index = [k.isoformat(sep=" ").removesuffix(" 00:00:00") if fmt else int(k) for k in keys]
-    vals[~np.isfinite(vals)] = np.nan
+    if np.isinf(vals).any():  # 1e400 parses as inf: too large, not missing
+        raise InputError(f"Column {column!r} holds numbers too large to model (beyond {np.finfo(np.float64).max:.1e}).")
     finite = np.isfinite(vals)
     if not finite.any():
         raise InputError(f"Column {column!r} has no numbers in it.")

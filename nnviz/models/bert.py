@@ -293,7 +293,8 @@ class MiniLM(BertModel):
         unknown = [i + 1 for i, j in enumerate(ids) if j == UNK]  # +1: [CLS] comes first
         if unknown:
             pieces = list(dict.fromkeys(text[offsets[i - 1][0] : offsets[i - 1][1]] for i in unknown))
-            shown = ", ".join(repr(p) for p in pieces[:8]) + (" ..." if len(pieces) > 8 else "")
+            # a piece can be a whole 20,000-character "word": quote its start only
+            shown = ", ".join(repr(p if len(p) <= 24 else p[:24] + "…") for p in pieces[:8]) + (" ..." if len(pieces) > 8 else "")
             notes.append(
                 f"{len(unknown)} piece(s) are not in MiniLM's 30,522-wordpiece vocabulary and become [UNK]: {shown}."
             )

@@ -70,10 +70,6 @@ def test_numbers_too_large_for_float32_are_refused():
     assert_sentence(e.value, "Column 'v' holds numbers too large to model (up to 1.0e+308)")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG nnviz/inputs.py series_from_column: a cell like 1e400 parses as float inf and is then dropped "
-    "as missing, so a column of such numbers is refused with \"Column 'v' has no numbers in it.\" while "
-    "1e308 gets the right sentence, 'holds numbers too large to model'"))
 def test_numbers_beyond_float64_are_called_too_large():
     with pytest.raises(InputError) as e:
         as_series(("v\n" + "1e400\n" * 40).encode())

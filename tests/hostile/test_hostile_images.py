@@ -69,9 +69,6 @@ def test_refused_with_one_sentence(case):
     assert_sentence(e.value, "upload.png", *words)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG nnviz/inputs.py load_image: the size message rounds both numbers, so a file 1 byte over the "
-    "25 MB cap reads 'upload.png is 25 MB; images up to 25 MB are accepted.' (the same in read_series_csv)"))
 def test_a_file_just_over_the_cap_says_by_how_much():
     with pytest.raises(InputError) as e:
         load_image(b"\0" * (inputs.MAX_BYTES + 1), "upload.png")
@@ -158,10 +155,6 @@ def test_exif_rotation_is_applied(orientation, size, red_side):
     assert img.notes == ["rotated upright using the photo's EXIF orientation"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG nnviz/inputs.py _exif_rotated: any orientation other than 1 counts as rotated, so an invalid "
-    "EXIF orientation (0, written by some cameras, or 9..65535) adds the note 'rotated upright using "
-    "the photo's EXIF orientation' although ImageOps.exif_transpose rotates nothing"))
 def test_invalid_exif_orientation_is_not_reported_as_a_rotation():
     img = load_image(exif_photo(0))
     assert img.size == (40, 20)

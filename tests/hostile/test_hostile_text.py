@@ -93,10 +93,6 @@ def test_a_megabyte_of_sentences_for_minilm_is_cut_to_its_positions():
     assert "MiniLM reads at most 512 tokens" in tr.notes[1]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG nnviz/models/bert.py: the [UNK] note quotes each unknown piece whole, so 1 MB of 'x' (one "
-    "20,000-character word after the 20,000-character cut) gives a 20,080-character note that the "
-    "attention page shows as a caption"))
 def test_a_megabyte_without_spaces_for_minilm_has_short_notes():
     tr = nnviz.run(model("minilm"), MEGABYTE)
     assert tr.tokens == ["[CLS]", "[UNK]", "[SEP]"]
