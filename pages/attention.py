@@ -11,8 +11,10 @@ from nnviz.analysis import attention as A
 from nnviz.models import list_models
 from nnviz.types import InputError
 from nnviz.ui import attention as V
+from nnviz.ui.export import chart, html, pack_button
 
 present = ui.page_setup()
+pack_button("Attention explorer")
 
 ENCODER, CAUSAL, CROSS = (list_models(trace=kind)[0] for kind in ("encoder", "causal", "cross"))
 WEIGHTS = "default"
@@ -92,15 +94,15 @@ def view_model(model, key, trace) -> None:
     with LAY.hero():
         if not present:  # the row's sliders say it
             st.subheader(f"All {H} heads of layer {layer + 1}")
-        st.plotly_chart(plots.attention.layer_heads(trace.attentions[layer], described[layer], head), width="stretch",
-                        key="att_layer_mosaic", on_select=lambda: _open_head("att_layer_mosaic", layer),
-                        selection_mode="points")
+        chart(plots.attention.layer_heads(trace.attentions[layer], described[layer], head), width="stretch",
+              key="att_layer_mosaic", on_select=lambda: _open_head("att_layer_mosaic", layer),
+              selection_mode="points")
         st.caption(f"All {H} heads of layer {layer + 1}: same input, same layer, twelve different patterns. Each "
                    "thumbnail is scaled to its own largest weight. Click one to open it.")
     st.subheader(f"The whole model: {L} layers × {H} heads")
     st.caption("Rows are layers (1 at the top), columns are heads. Hover for what a head mostly does; click to open it.")
-    st.plotly_chart(plots.attention.all_heads(trace.attentions, described, (layer, head)), width="stretch",
-                    key="att_model_mosaic", on_select=lambda: _open_head("att_model_mosaic"), selection_mode="points")
+    chart(plots.attention.all_heads(trace.attentions, described, (layer, head)), width="stretch",
+          key="att_model_mosaic", on_select=lambda: _open_head("att_model_mosaic"), selection_mode="points")
 
 
 def view_rollout(model, key, trace) -> None:
@@ -125,10 +127,10 @@ def view_rollout(model, key, trace) -> None:
     with LAY.row():
         q = V.query_picker(tokens, "att_rq", "Which inputs flow into this position?", width=300 if present else "stretch")
     title = f"Rollout after layer {layer + 1} for '{plots.plot_text(tokens[q])}' (#{q})"
-    st.plotly_chart(plots.token_bar(roll[q], tokens, title, highlight=q, y_title="share of the input",
-                                    height=380 if len(tokens) <= 64 else 340), width="stretch", key="att_rbar")
-    st.html(plots.tokens_html(tokens, weights=roll[q], highlight=q, font_px=20,
-                              max_height_px=220 if len(tokens) > 64 else None))
+    chart(plots.token_bar(roll[q], tokens, title, highlight=q, y_title="share of the input",
+                          height=380 if len(tokens) <= 64 else 340), width="stretch", key="att_rbar")
+    html(plots.tokens_html(tokens, weights=roll[q], highlight=q, font_px=20,
+                           max_height_px=220 if len(tokens) > 64 else None))
 
 
 def view_steps(model, key, trace) -> None:
@@ -149,25 +151,25 @@ def view_steps(model, key, trace) -> None:
     figs = plots.attention.projections(s, rows, [tokens[i] for i in rows], int(np.searchsorted(rows, q)), layer,
                                        show_x=T <= 64)
     if "X" in figs:
-        st.plotly_chart(figs.pop("X"), width="stretch", key="st_x")
+        chart(figs.pop("X"), width="stretch", key="st_x")
     for col, (name, fig) in zip(st.columns(3), figs.items()):
-        col.plotly_chart(fig, width="stretch", key=f"st_{name}")
+        chart(fig, width="stretch", key=f"st_{name}", where=col)
     if len(rows) < T:
         st.caption(f"Rows shown: the query and the keys it weights most ({len(rows)} of {T} tokens).")
     with LAY.hero():
         st.subheader("2. Scores, scaling, softmax")
         st.latex(rf"\text{{score}}_j = q \cdot k_j,\qquad \frac{{q \cdot k_j}}{{\sqrt{{d_k}}}} = "
                  rf"\frac{{q \cdot k_j}}{{\sqrt{{{dh}}}}},\qquad p_j = \frac{{e^{{s_j}}}}{{\sum_{{j'}} e^{{s_{{j'}}}}}}")
-        st.plotly_chart(plots.query_steps(s["QK"][q, keys], s["scaled"][q, keys], s["probs"][q, keys], klab,
-                                          f"Query '{query}' against each key{note}", d_k=dh, key_ids=keys),
-                        width="stretch", key="st_row")
+        chart(plots.query_steps(s["QK"][q, keys], s["scaled"][q, keys], s["probs"][q, keys], klab,
+                                f"Query '{query}' against each key{note}", d_k=dh, key_ids=keys),
+              width="stretch", key="st_row")
         if len(keys) < T:
             st.caption(f"The softmax runs over all {T} keys; the {STEP_KEYS} shown carry "
                        f"{float(s['probs'][q, keys].sum()):.0%} of the weight.")
     st.subheader("3. Weighted sum of the values")
     st.latex(r"\text{output} = \sum_j p_j\, v_j")
-    st.plotly_chart(plots.weighted_sum(s["probs"][q, keys], s["V"][keys], klab, f"Output of head {head + 1} for '{query}'",
-                                       key_ids=keys), width="stretch", key="st_sum")
+    chart(plots.weighted_sum(s["probs"][q, keys], s["V"][keys], klab, f"Output of head {head + 1} for '{query}'",
+                             key_ids=keys), width="stretch", key="st_sum")
     st.subheader("Checked against the model")
     st.markdown(plots.attention.check_table(A.step_differences(
         s, trace.queries[layer, head], trace.keys[layer, head], trace.values[layer, head], trace.attentions[layer, head])))
@@ -202,8 +204,8 @@ def shuffled_words(model, trace) -> None:
     orig = trace.attentions[layer, head]
     st.metric("Sentence vectors, original vs shuffled (cosine)", f"{A.cosine(trace.embedding, shuf.embedding):.3f}",
               help="1 = MiniLM thinks they mean the same. Without positions it would be exactly 1.")
-    st.plotly_chart(plots.attention.shuffle_comparison(orig, back, tokens, f"Layer {layer + 1}, head {head + 1}"),
-                    width="stretch", key="pe_shuffle")
+    chart(plots.attention.shuffle_comparison(orig, back, tokens, f"Layer {layer + 1}, head {head + 1}"),
+          width="stretch", key="pe_shuffle")
     st.caption("Attention itself has no idea of order: without position embeddings, shuffling the words would "
                "only shuffle the rows and columns, and the middle map would equal the left one exactly. "
                "Every difference on the right comes from the positions MiniLM adds to each token.")
@@ -231,8 +233,8 @@ def view_masked() -> None:
     else:
         k = min(T, V.FULL_HEATMAP)
         title = f"Scores before the mask (first {k} of {T} characters); above the line is the future"
-        hero.plotly_chart(plots.attention.causal_scores(tr.scores[layer, head, :k, :k], chars[:k], title), width="stretch",
-                        key="gpt_scores")
+        chart(plots.attention.causal_scores(tr.scores[layer, head, :k, :k], chars[:k], title), width="stretch",
+            key="gpt_scores", where=hero)
     V.next_characters(CAUSAL, WEIGHTS, model, text, tr)
 
 
@@ -242,7 +244,7 @@ def view_cross() -> None:
     if got is None:
         return
     tr = got[2]
-    st.markdown(plots.attention.translation_html(tr.source, tr.output, tr.valid), unsafe_allow_html=True)
+    html(plots.attention.translation_html(tr.source, tr.output, tr.valid), markdown=True)
     V.show_notes(tr.notes)
     st.caption("Greedy decoding: the decoder starts from <s>, picks the likeliest character, reads it back as its "
                "next input, and stops at </s>.")
@@ -255,14 +257,14 @@ def view_cross() -> None:
     maps = plots.attention.translation_maps(tr, layer, head)
     with LAY.hero():
         st.subheader("Cross-attention: which input characters each output character reads")
-        st.plotly_chart(maps["cross"], width="stretch", key="date_cross")
+        chart(maps["cross"], width="stretch", key="date_cross")
     left, right = st.columns(2, gap="medium")
-    left.plotly_chart(maps["encoder"], width="stretch", key="date_enc")
-    right.plotly_chart(maps["decoder"], width="stretch", key="date_dec")
+    chart(maps["encoder"], width="stretch", key="date_enc", where=left)
+    chart(maps["decoder"], width="stretch", key="date_dec", where=right)
     with st.expander("The decoder's choice at every step"):
-        st.plotly_chart(plots.prob_table(tr.probs, tr.dec_inputs, [plots.show_token(v) for v in tr.labels],
-                                         "Each step's probabilities (red box: the greedy pick)",
-                                         [tr.labels.index(p) for p in tr.produced]), width="stretch", key="date_probs")
+        chart(plots.prob_table(tr.probs, tr.dec_inputs, [plots.show_token(v) for v in tr.labels],
+                               "Each step's probabilities (red box: the greedy pick)",
+                               [tr.labels.index(p) for p in tr.produced]), width="stretch", key="date_probs")
 
 
 # --- page ----------------------------------------------------------------------------------------

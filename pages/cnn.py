@@ -7,10 +7,12 @@ import streamlit as st
 
 from nnviz import plots, ui
 from nnviz.types import InputError
+from nnviz.ui.export import chart, pack_button
 
 PAGE = 64  # channels per mosaic page
 
 present = ui.page_setup()
+pack_button("CNN explorer")
 
 st.title("CNN explorer")
 name = ui.model_picker("cnn")
@@ -44,8 +46,8 @@ shown = trace.image
 with left:
     for n in trace.notes:
         st.caption(f"ℹ️ {n}")
-    st.plotly_chart(plots.rgb_image(shown, f"What {name} sees ({shown.shape[1]}×{shown.shape[0]})", 300),
-                    width="stretch", key="seen")
+    chart(plots.rgb_image(shown, f"What {name} sees ({shown.shape[1]}×{shown.shape[0]})", 300),
+          width="stretch", key="seen")
     with st.expander("Preprocessing steps"):
         st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(spec.preprocess.steps(), 1)))
 
@@ -53,7 +55,7 @@ with right:
     probs = np.exp(trace.output - trace.output.max())
     probs /= probs.sum()
     title = "Top-5 predictions" + ("" if model.weights_info.trained else " (untrained: meaningless)")
-    st.plotly_chart(plots.top_k_bar(probs, spec.labels, 5, title), width="stretch", key="top5")
+    chart(plots.top_k_bar(probs, spec.labels, 5, title), width="stretch", key="top5")
 
 # --- architecture and layer choice ---------------------------------------------------------------
 layers = [(n, a.module_type, a.shape) for n, a in trace.activations.items()]
@@ -64,7 +66,7 @@ first_conv = next((i for i, (_, t, _) in enumerate(layers) if t == "Conv2d"), 0)
 layer = ui.scene(controls.selectbox, "Layer", names, index=first_conv, key="layer")
 act = trace[layer]
 arch = st.expander("Architecture") if present else st.container()
-arch.plotly_chart(plots.architecture_strip(layers, layer), width="stretch", key="arch")
+chart(plots.architecture_strip(layers, layer), width="stretch", key="arch", where=arch)
 arch.caption(f"**{layer}**: {act.module_type}, output {' × '.join(map(str, act.shape))}. Each bar is a layer's output size (log scale): blue convolution, light blue ReLU, orange pooling, "
            "purple residual block, grey batch norm / shortcut, green fully connected. Red outline: the chosen layer.")
 
@@ -86,9 +88,9 @@ def maps_tab() -> None:
         final = act.output.shape == trace.output.shape and np.array_equal(act.output, trace.output)
         st.info(f"{layer} outputs a vector of {act.output.size} values (no spatial map); its largest values"
                 + (": the classes' logits, before the softmax turns them into the probabilities above." if final else ":"))
-        st.plotly_chart(plots.top_k_bar(act.output, spec.labels if final else None, min(20, act.output.size),
-                                        f"{layer}: " + ("top classes" if final else "top units"),
-                                        "logit" if final else "activation"), width="stretch", key="vec")
+        chart(plots.top_k_bar(act.output, spec.labels if final else None, min(20, act.output.size),
+                              f"{layer}: " + ("top classes" if final else "top units"),
+                              "logit" if final else "activation"), width="stretch", key="vec")
         return
     c, h, w = act.output.shape
     a, b, d = (controls,) * 3 if present else st.columns(3)
@@ -101,7 +103,7 @@ def maps_tab() -> None:
     shown_ch = order[(page - 1) * PAGE : page * PAGE]
     fig = plots.feature_mosaic(act.output, shown_ch, scale == "per channel",
                                f"{layer}: channels {len(shown_ch)} of {c}, each {h}×{w} (click one)", 560 if present else 640)
-    event = hero.plotly_chart(fig, width="stretch", key="mosaic", on_select="rerun", selection_mode="points")
+    event = chart(fig, width="stretch", key="mosaic", on_select="rerun", selection_mode="points", where=hero)
     picked = picked_channel(event)
     view = (layer, sort, page)
     if picked is not None:
@@ -112,11 +114,11 @@ def maps_tab() -> None:
     ui.clamp_state("channel", 0, c - 1, int(shown_ch[0]))
     ch = ui.scene(st.number_input, "Channel", 0, c - 1, key="channel")
     if ui.scene(st.toggle, "Overlay on the input", key="overlay"):
-        st.plotly_chart(plots.overlay(shown, act.output[ch], title=f"{layer}, channel {ch} over the input"),
-                        width="stretch", key="big")
+        chart(plots.overlay(shown, act.output[ch], title=f"{layer}, channel {ch} over the input"),
+              width="stretch", key="big")
     else:
-        st.plotly_chart(plots.heatmap(act.output[ch], f"{layer}, channel {ch} ({h}×{w})", 520, "activation"),
-                        width="stretch", key="big")
+        chart(plots.heatmap(act.output[ch], f"{layer}, channel {ch} ({h}×{w})", 520, "activation"),
+              width="stretch", key="big")
 
 
 def pool_tab() -> None:
@@ -130,9 +132,9 @@ def pool_tab() -> None:
     p = trace[pool]
     ui.clamp_state("pool_ch", 0, p.output.shape[0] - 1, 0)
     pch = ui.scene(st.slider, "Channel", 0, p.output.shape[0] - 1, key="pool_ch")
-    st.plotly_chart(
+    chart(
         plots.side_by_side([("before pooling", p.input[pch]), (f"after {p.module_type}", p.output[pch])],
-                           f"{pool}, channel {pch}"),
+                 f"{pool}, channel {pch}"),
         width="stretch", key="poolfig",
     )
     st.caption(f"Shape {p.input.shape} → {p.output.shape} (channels × height × width): "
@@ -142,9 +144,9 @@ def pool_tab() -> None:
 def filters_tab() -> None:
     wts = ui.first_filters(name, weights_key, model)
     kind = "RGB: red, green and blue weights as colour (grey = 0)" if wts.shape[1] == 3 else "weights, blue < 0 < red"
-    st.plotly_chart(plots.filter_grid(wts, f"First convolution: {wts.shape[0]} kernels of "
-                                           f"{wts.shape[2]}×{wts.shape[3]} ({kind})"),
-                    width="stretch", key="filters")
+    chart(plots.filter_grid(wts, f"First convolution: {wts.shape[0]} kernels of "
+                                 f"{wts.shape[2]}×{wts.shape[3]} ({kind})"),
+          width="stretch", key="filters")
 
 
 def residual_tab() -> None:
@@ -158,8 +160,8 @@ def residual_tab() -> None:
     panels = plots.cnn.residual_panels(trace, blk)  # [(title, (C, H, W))]: shortcut x, F(x), F(x) + x[, ReLU]
     ui.clamp_state("res_ch", 0, panels[1][1].shape[0] - 1, 0)
     rch = ui.scene(st.slider, "Channel", 0, panels[1][1].shape[0] - 1, key="res_ch")
-    st.plotly_chart(plots.side_by_side([(t, p[rch]) for t, p in panels], f"{blk}, channel {rch}", 380),
-                    width="stretch", key="resfig")
+    chart(plots.side_by_side([(t, p[rch]) for t, p in panels], f"{blk}, channel {rch}", 380),
+          width="stretch", key="resfig")
     if trace[blk].module_type == "InvertedResidual":
         st.caption("F(x) is 1×1 expand → 3×3 depthwise (one kernel per channel) → 1×1 project, and the shortcut "
                    "carries x through unchanged. No ReLU follows the sum (a linear bottleneck). Blocks that "

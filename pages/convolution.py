@@ -7,11 +7,13 @@ from nnviz.inputs import image_channel
 from nnviz.plots.conv import SMALL_GRID
 from nnviz.types import InputError
 from nnviz.ui.conv import edit_grid, learned_kernel, stepper
+from nnviz.ui.export import chart, pack_button
 
 WORK_SIDE = 1024  # the convolution runs on at most this longer side: fast on a laptop, more than a projector shows
 CHANNELS = {"Grayscale": "gray", "Red": "red", "Green": "green", "Blue": "blue"}
 
 present = ui.page_setup()
+pack_button("Convolution playground")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -94,8 +96,8 @@ with col_k:
     else:
         kernel, ktitle = learned_kernel(channel)
     if kernel is not None:
-        st.plotly_chart(plots.kernel_figure(kernel, ktitle, height=260 if kernel.shape[0] <= 5 else 360),
-                        width="stretch", key="conv_kernel_fig")
+        chart(plots.kernel_figure(kernel, ktitle, height=260 if kernel.shape[0] <= 5 else 360),
+              width="stretch", key="conv_kernel_fig")
 
 # --- 3. hyper-parameters -----------------------------------------------------------------------------
 with col_h:
@@ -153,7 +155,7 @@ except InputError as e:
 if out is not None:
     if stride > min(H, W):
         st.info(f"The stride ({stride}) is larger than the image, so only one window fits per row and column.")
-    hero.plotly_chart(io_fig, width="stretch", key="conv_io")
+    chart(io_fig, width="stretch", key="conv_io", where=hero)
     hero.caption("Output colours: white is exactly 0, red positive, blue negative, on a scale symmetric around 0. "
                "The orange box on the input is the part the step-through below reads.")
 
@@ -179,11 +181,11 @@ if region is not None:
     pos = stepper("conv_pos", oh * ow, (oh, ow), "Output position")
     i, j = divmod(pos, ow)
     (r0, c0), (ir, ic) = region.origin, region.image_origin
-    st.plotly_chart(
+    chart(
         plots.conv_step_figure(region.padded, region.mask, kernel, region.step(kernel, i, j), region.out, relu,
-                               (0.0, scale), origin=region.origin,
-                               title=f"Input rows {ir}–{ir + region.padded.shape[0] - 1}, columns {ic}–"
-                                     f"{ic + region.padded.shape[1] - 1}: output cell ({r0 + i}, {c0 + j})"),
+                     (0.0, scale), origin=region.origin,
+                     title=f"Input rows {ir}–{ir + region.padded.shape[0] - 1}, columns {ic}–"
+                           f"{ic + region.padded.shape[1] - 1}: output cell ({r0 + i}, {c0 + j})"),
         width="stretch", key="conv_step")
     if min(ir, ic) < 0 or ir + region.padded.shape[0] > H or ic + region.padded.shape[1] > W:
         st.caption("Rows or columns outside the image (below 0 or past its size) are the padding.")
@@ -225,9 +227,9 @@ try:
 except InputError as e:
     st.error(str(e))
     st.stop()
-st.plotly_chart(plots.pool_views(px, mx, av, winners, window, pstride,
-                                 f"{window}×{window} pooling, stride {pstride}, on {p_label}"),
-                width="stretch", key="pool_fig")
+chart(plots.pool_views(px, mx, av, winners, window, pstride,
+                       f"{window}×{window} pooling, stride {pstride}, on {p_label}"),
+      width="stretch", key="pool_fig")
 
 # step-through: the lecture matrix itself, or the same crop region as above
 if max(px.shape) <= SMALL_GRID:
@@ -248,5 +250,5 @@ else:
     ppos = stepper("pool_pos", poh * pow_, (poh, pow_), "Pooling window")
     pi, pj = divmod(ppos, pow_)
     pstep = ops.pool_step(pcrop, window, pi, pj, pstride)
-    st.plotly_chart(plots.pool_step_figure(pcrop, pstep, cmx, cav, f"One pooling window{where}"),
-                    width="stretch", key="pool_step")
+    chart(plots.pool_step_figure(pcrop, pstep, cmx, cav, f"One pooling window{where}"),
+          width="stretch", key="pool_step")

@@ -13,8 +13,10 @@ import streamlit as st
 from nnviz import analysis, example_input, plots, ui
 from nnviz.inputs import TEXT_CAP, InputError, clean_text
 from nnviz.ui import recurrent as rui
+from nnviz.ui.export import chart, html, pack_button
 
 present = ui.page_setup()
+pack_button("RNN & LSTM explorer")
 
 TEXT_MODELS = rui.text_models()  # {"LSTM": "char_lstm", "RNN": "char_rnn"}
 PRESETS = {
@@ -122,19 +124,19 @@ def heatmaps(s: rui.TextScene) -> None:
         if s.best_rows else []
     units = [u.unit for u in ranking] or None
     order = "" if units is None else f", the 16 units that best track '{s.pattern}'"
-    st.plotly_chart(
+    chart(
         plots.state_heatmap(s.states, s.main.tokens, s.start, s.stop, units, s.kind,
-                            f"{s.labels[0]}: {Q[s.kind][0]}, characters {s.start}-{s.stop - 1} of {T}{order}",
-                            plots.quantity_range(s.kind, s.states), unit=s.unit, pos=s.pos, width_px=s.width_px,
-                            height=HERO_PX if s.present else None),
+                  f"{s.labels[0]}: {Q[s.kind][0]}, characters {s.start}-{s.stop - 1} of {T}{order}",
+                  plots.quantity_range(s.kind, s.states), unit=s.unit, pos=s.pos, width_px=s.width_px,
+                  height=HERO_PX if s.present else None),
         width="stretch", key="rnn_heat",
     )
     for lab in s.labels[1:]:
         tr = s.traces[lab]
-        st.plotly_chart(
+        chart(
             plots.state_heatmap(tr.states("h"), tr.tokens, s.start, s.stop, None, "h",
-                                f"{lab}: hidden state h (the plain {lab} has no cell state or gates), "
-                                f"characters {s.start}-{s.stop - 1}", width_px=s.width_px),
+                      f"{lab}: hidden state h (the plain {lab} has no cell state or gates), "
+                      f"characters {s.start}-{s.stop - 1}", width_px=s.width_px),
             width="stretch", key=f"rnn_heat_{lab}",
         )
     st.caption("Rows are units, columns the characters the model read (␣ space, ↵ newline). "
@@ -156,16 +158,16 @@ def find_units(s: rui.TextScene) -> None:
                 "Try the Python code preset.")
         return
     best = ranking[0]
-    f1.plotly_chart(plots.unit_ranking([(u.unit, u.r) for u in ranking], f"Best {len(ranking)} units ({s.kind})", s.unit),
-                    width="stretch", key="rnn_rank")
+    chart(plots.unit_ranking([(u.unit, u.r) for u in ranking], f"Best {len(ranking)} units ({s.kind})", s.unit),
+          width="stretch", key="rnn_rank", where=f1)
     f1.button(f"Colour the text by unit {best.unit}", key="rnn_use_best",
               on_click=lambda u=best.unit: st.session_state.update(rnn_unit=u))
-    f2.plotly_chart(
+    chart(
         plots.pattern_vs_unit(pattern, s.states[:, best.unit], s.main.tokens, s.start, s.stop, s.pattern,
-                              f"unit {best.unit}: {Q[s.kind][0]} (r = {best.r:+.2f} over the whole text)",
-                              f"Does unit {best.unit} follow '{s.pattern}'?", s.width_px * 2 // 3 - 40),
+                    f"unit {best.unit}: {Q[s.kind][0]} (r = {best.r:+.2f} over the whole text)",
+                    f"Does unit {best.unit} follow '{s.pattern}'?", s.width_px * 2 // 3 - 40),
         width="stretch", key="rnn_pattern_fig",
-    )
+    where=f2)
 
 
 def next_char(s: rui.TextScene) -> None:
@@ -176,16 +178,16 @@ def next_char(s: rui.TextScene) -> None:
         ui.clamp_state("rnn_pos", 0, T - 1, T - 1)  # by default: after the last character
         s.pos = ui.scene(n1.slider, "After character", 0, T - 1, key="rnn_pos")
     lo, hi = analysis.text.context_window(T, s.pos)
-    n1.html(plots.text_html(tr.tokens[lo:hi], None, mark=s.pos - lo, font_px=20, max_height_px=None))
+    html(plots.text_html(tr.tokens[lo:hi], None, mark=s.pos - lo, font_px=20, max_height_px=None), where=n1)
     if s.pos + 1 < T:
         nxt = tr.tokens[s.pos + 1]
         given = (f"{lab} gave it {s.traces[lab].probs(s.pos)[s.traces[lab].labels.index(nxt)]:.1%}" for lab in s.labels)
         n1.caption(f"Actual next character: '{plots.show_char(nxt)}'; " + ", ".join(given))
     for lab in s.labels:
-        n2.plotly_chart(plots.next_char_bar(s.traces[lab].top_next(s.pos, 5),
-                                            f"{lab}: after '{plots.show_char(tr.tokens[s.pos])}' (character {s.pos})",
-                                            COLOURS[lab]),
-                        width="stretch", key=f"rnn_next_{lab}")
+        chart(plots.next_char_bar(s.traces[lab].top_next(s.pos, 5),
+                                  f"{lab}: after '{plots.show_char(tr.tokens[s.pos])}' (character {s.pos})",
+                                  COLOURS[lab]),
+              width="stretch", key=f"rnn_next_{lab}", where=n2)
 
 
 # --- time-series view ----------------------------------------------------------------------------
@@ -215,7 +217,7 @@ def series_view(present: bool) -> None:
                               analysis.extend_index(s.index, steps), future, backtest,
                               f"{s.y_title}: forecast and the LSTM's {Q[kind][0]} underneath", s.y_title,
                               height=HERO_PX if present else None)
-    hero.plotly_chart(fig, width="stretch", key="ts_fig")
+    chart(fig, width="stretch", key="ts_fig", where=hero)
     hero.caption("Top: the series, the one-step-ahead predictions on the held-out part (red), a forecast made at the "
                  "start of the held-out part without seeing it (green dashes) against the naive last value (grey "
                  "dots), and the forecast past the end (red dashes). Bottom: each row is one LSTM unit over time.")
@@ -247,17 +249,17 @@ def why_view(present: bool) -> None:
             return
         with st.spinner(f"Backpropagating through {name}..."):
             norms[lab], tokens = rui.gradients(name, text, model)
-    hero.plotly_chart(plots.gradient_decay(norms, tokens, relative, "Gradient of the last prediction w.r.t. each "
-                                           f"earlier character ({len(text)} characters)", HERO_PX if present else 540),
-                      width="stretch", key="why_fig")
+    chart(plots.gradient_decay(norms, tokens, relative, "Gradient of the last prediction w.r.t. each "
+                               f"earlier character ({len(text)} characters)", HERO_PX if present else 540),
+          width="stretch", key="why_fig", where=hero)
     rui.gradient_summary(norms)
     tail = min(len(text), 400)
     st.markdown(f"**The same gradients on the text** (its last {tail} characters; log scale, relative to the last "
                 "character; dark = no influence left):")
     for col, (lab, g) in zip(st.columns(2), norms.items()):
         col.markdown(f"**{lab}**")
-        col.html(plots.text_html(tokens[-tail:], analysis.text.log_relative(g)[-tail:], -20.0, 0.0, "Viridis",
-                                 font_px=16, label="log10 gradient (÷ last)", max_height_px=360))
+        html(plots.text_html(tokens[-tail:], analysis.text.log_relative(g)[-tail:], -20.0, 0.0, "Viridis",
+                             font_px=16, label="log10 gradient (÷ last)", max_height_px=360), where=col)
 
 
 # --- page --------------------------------------------------------------------------------------

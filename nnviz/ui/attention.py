@@ -17,6 +17,7 @@ from ..models.attention import sinusoidal_positional_encoding
 from ..models.seq2seq import DATE_EXAMPLES
 from ..types import InputError
 from . import clamp_state, scene, scene_text, weights_badge
+from .export import chart, html
 
 # Example inputs the page offers, by what the model reads.
 ENCODER_EXAMPLES = {
@@ -113,8 +114,8 @@ def encoder_tokens(trace, text: str) -> None:
     unknown = [i for i, t in enumerate(trace.tokens) if t == "[UNK]"]
     st.markdown(f"**{T} tokens**: {T - 2} wordpieces + [CLS] + [SEP]. "
                 "Beige = a word's continuation (##), red = not in the vocabulary.")
-    st.html(plots.tokens_html(trace.tokens, unknown=unknown, originals={i: text[slice(*trace.offsets[i])] for i in unknown},
-                              font_px=20 if T > 64 else 22, show_index=T > 16, max_height_px=220 if T > 64 else None))
+    html(plots.tokens_html(trace.tokens, unknown=unknown, originals={i: text[slice(*trace.offsets[i])] for i in unknown},
+                           font_px=20 if T > 64 else 22, show_index=T > 16, max_height_px=220 if T > 64 else None))
 
 
 def _next_sample(key: str) -> None:
@@ -146,10 +147,10 @@ def sinusoidal_explorer() -> None:
                  key="pe_dims") or [0]
     pe = sinusoidal(n, d)
     left, right = st.columns([3, 2], gap="medium")
-    left.plotly_chart(plots.positional_heatmap(pe, f"PE: {n} positions × {d} dimensions", 520), width="stretch",
-                      key="pe_heat")
-    right.plotly_chart(plots.positional_waves(pe, dims, "Columns of PE as waves over positions"), width="stretch",
-                       key="pe_waves")
+    chart(plots.positional_heatmap(pe, f"PE: {n} positions × {d} dimensions", 520), width="stretch",
+          key="pe_heat", where=left)
+    chart(plots.positional_waves(pe, dims, "Columns of PE as waves over positions"), width="stretch",
+          key="pe_waves", where=right)
     st.caption("Low dimensions wiggle fast, high ones slowly: like the hands of a clock, together they give every "
                "position a unique code, and PE[pos + k] is a fixed rotation of PE[pos].")
 
@@ -163,8 +164,8 @@ def learned_positions(name: str, weights_key: str, model) -> None:
     maps = {"pe_sim_sin": (f"Sinusoidal (d = {D}): cosine between positions", A.cosine_matrix(sinusoidal(m, D))),
             "pe_sim_learned": ("MiniLM's learned position embeddings: cosine", position_similarity(name, weights_key, m, model))}
     for col, (key, (title, sim)) in zip(st.columns(2, gap="medium"), maps.items()):
-        col.plotly_chart(plots.matrix_image(sim, title, zmin=-1, zmax=1, scale=plots.DIVERGING, colorbar_title="cosine",
-                                            x_title="position", y_title="position", height=520), width="stretch", key=key)
+        chart(plots.matrix_image(sim, title, zmin=-1, zmax=1, scale=plots.DIVERGING, colorbar_title="cosine",
+                                 x_title="position", y_title="position", height=520), width="stretch", key=key, where=col)
     st.caption(f"Both have a bright diagonal band: nearby positions look alike. MiniLM learned its "
                f"{model.config.max_position_embeddings} position vectors from data (BERT-style), nobody wrote a "
                "formula for them.")
@@ -180,13 +181,13 @@ def next_characters(name: str, weights_key: str, model, text: str, trace) -> Non
     pos = scene(st.slider, "After the character at position", 0, T - 1, value=T - 1, key="gpt_pos") if T > 1 else 0
     c1, c2 = st.columns([2, 3], gap="large")
     top = trace.top_k(pos, 8)
-    c1.plotly_chart(plots.top_k_bar(np.array([p for _, p in top]), [plots.plot_text(c) for c, _ in top], 8,
-                                    f"After '…{''.join(plots.plot_text(c) for c in chars[max(0, pos - 12):pos + 1])}'"),
-                    width="stretch", key="gpt_next")
+    chart(plots.top_k_bar(np.array([p for _, p in top]), [plots.plot_text(c) for c, _ in top], 8,
+                          f"After '…{''.join(plots.plot_text(c) for c in chars[max(0, pos - 12):pos + 1])}'"),
+          width="stretch", key="gpt_next", where=c1)
     with c2:
         st.markdown("**Surprise at each character**: bits of surprise, dark = unexpected, yellow = what the model predicted")
-        st.html(plots.tokens_html(chars, weights=np.r_[0.0, trace.surprisal], highlight=pos, compact=True, font_px=20,
-                                  scale="Viridis_r"))
+        html(plots.tokens_html(chars, weights=np.r_[0.0, trace.surprisal], highlight=pos, compact=True, font_px=20,
+                               scale="Viridis_r"))
         st.caption(f"Mean {float(trace.surprisal.mean()):.2f} bits per character (guessing: 6.6).")
         continue_text(name, weights_key, model, text)
 
@@ -290,13 +291,13 @@ def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
         left, right = st.columns([2, 1], gap="medium") if lines else (st.container(), None)
     with left:
         # on a projector the rows need the title's height; the row of controls above says which head
-        st.plotly_chart(plots.attention_heatmap(shown, q_labels, k_labels, None if screen and not half_width else title,
-                                                masked=masked,
-                                                shared_scale=shared_scale, zmax=zmax,
-                                                square=not (half_width or screen),
-                                                height=screen or (620 if half_width else None),
-                                                width_hint=540 if screen and half_width else None),
-                        width="stretch", key=f"{key}_heat")
+        chart(plots.attention_heatmap(shown, q_labels, k_labels, None if screen and not half_width else title,
+                                      masked=masked,
+                                      shared_scale=shared_scale, zmax=zmax,
+                                      square=not (half_width or screen),
+                                      height=screen or (620 if half_width else None),
+                                      width_hint=540 if screen and half_width else None),
+              width="stretch", key=f"{key}_heat")
     if right is None:
         return
     with right:
@@ -304,9 +305,9 @@ def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
         label = token_option(q_labels)
         q = scene(st.selectbox, "Lines from", [-1] + list(range(len(q_labels))), key=f"{key}_lineq",
                   format_func=lambda i: "every token" if i < 0 else label(i))
-        st.plotly_chart(plots.head_lines(att, q_labels, k_labels, "Head view: line opacity = weight",
-                                         query=None if q < 0 else q),
-                        width="stretch", key=f"{key}_lines")
+        chart(plots.head_lines(att, q_labels, k_labels, "Head view: line opacity = weight",
+                               query=None if q < 0 else q),
+              width="stretch", key=f"{key}_lines")
 
 
 def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, shared_scale, zmax, screen=None):
@@ -330,23 +331,23 @@ def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
     left, right = (folded, first) if screen else st.columns([1, 2], gap="medium")
     with left:
         top = zmax or (1.0 if shared_scale else max(float(att.max()), 1e-6))
-        st.plotly_chart(plots.matrix_image(shown, f"All {Tq}×{Tk} (red box: the window)", window=window, height=460,
-                                           zmin=0.0, zmax=top),
-                        width="stretch", key=f"{key}_overview")
+        chart(plots.matrix_image(shown, f"All {Tq}×{Tk} (red box: the window)", window=window, height=460,
+                                 zmin=0.0, zmax=top),
+              width="stretch", key=f"{key}_overview")
         st.caption(f"The whole map as one image: {Tq * Tk:,} weights, too many to label.")
     with right:
         note = f", columns: top-{k} keys per query ({len(cols)})" if k else ""
-        st.plotly_chart(plots.attention_heatmap(shown[np.ix_(rows, cols)], [q_labels[i] for i in rows],
-                                                [k_labels[j] for j in cols], f"{title}: rows {start}-{stop - 1}{note}",
-                                                q_ids=rows, k_ids=cols, masked=masked, shared_scale=shared_scale,
-                                                zmax=zmax, height=screen, square=not screen,
-                                                width_hint=1100 if screen else None),
-                        width="stretch", key=f"{key}_heat")
+        chart(plots.attention_heatmap(shown[np.ix_(rows, cols)], [q_labels[i] for i in rows],
+                                      [k_labels[j] for j in cols], f"{title}: rows {start}-{stop - 1}{note}",
+                                      q_ids=rows, k_ids=cols, masked=masked, shared_scale=shared_scale,
+                                      zmax=zmax, height=screen, square=not screen,
+                                      width_hint=1100 if screen else None),
+              width="stretch", key=f"{key}_heat")
     if lines:
         with st.expander("Head view (lines) for this window"):
-            st.plotly_chart(plots.head_lines(att[np.ix_(rows, cols)], [q_labels[i] for i in rows],
-                                             [k_labels[j] for j in cols], "Each query's 3 strongest lines", top_k=3),
-                            width="stretch", key=f"{key}_lines")
+            chart(plots.head_lines(att[np.ix_(rows, cols)], [q_labels[i] for i in rows],
+                                   [k_labels[j] for j in cols], "Each query's 3 strongest lines", top_k=3),
+                  width="stretch", key=f"{key}_lines")
 
 
 def clicked_point(chart_key: str):
@@ -414,8 +415,8 @@ def word_in_context(model, run, lay: Layout) -> None:
         return
     series = {f"{n} ({r['cosine'][-1]:.2f} at the end)": r["cosine"] for n, r in (("A vs B", ab), ("B vs C", bc)) if r}
     with lay.hero():
-        st.plotly_chart(plots.cosine_by_layer(series, f"How similar are the '{word}' vectors, layer by layer?", word,
-                                              height=560 if lay.present else 480), width="stretch", key="bank_cos")
+        chart(plots.cosine_by_layer(series, f"How similar are the '{word}' vectors, layer by layer?", word,
+                                    height=560 if lay.present else 480), width="stretch", key="bank_cos")
         st.caption("Compared: the '" + word + "' at " + ", ".join(
             f"token {p} of {n}" for p, n in zip(picks, "ABC")) + ". Cosine 1 = the same direction. At the "
             "embeddings both are the same token (only the position differs); after each layer the vector also "
@@ -427,5 +428,5 @@ def word_in_context(model, run, lay: Layout) -> None:
         layer = scene(st.slider, "What the word attends to in layer", 1, len(ab["cosine"]) - 1, key="bank_layer") - 1
         for col, (name, tr, idx) in zip(st.columns(2), (("A", traces[0], ab["index_a"]), ("B", traces[1], ab["index_b"]))):
             w = A.head_average(tr.attentions[layer:layer + 1])[0, idx]
-            col.plotly_chart(plots.token_bar(w, tr.tokens, f"{name}: '{word}' in layer {layer + 1} (mean of heads)",
-                                             highlight=idx, height=400), width="stretch", key=f"bank_bar_{name}")
+            chart(plots.token_bar(w, tr.tokens, f"{name}: '{word}' in layer {layer + 1} (mean of heads)",
+                                  highlight=idx, height=400), width="stretch", key=f"bank_bar_{name}", where=col)

@@ -9,6 +9,7 @@ import streamlit as st
 from .. import ops, plots
 from ..models import list_models
 from . import first_filters, get_model, scene
+from .export import chart
 
 
 def stepper(key: str, n: int, shape: tuple[int, int], label: str) -> int:
@@ -66,6 +67,6 @@ def learned_kernel(channel: str) -> tuple[np.ndarray | None, str]:
                    "pattern. Models with shipped weights show learned filters.")
         st.caption(f"Kernel = {how}.")
     with st.expander(f"All {o} first-layer filters"):
-        st.plotly_chart(plots.filter_grid(wts.astype(np.float32), f"{mname}: first layer"),
-                        width="stretch", key="conv_allfilters")
+        chart(plots.filter_grid(wts.astype(np.float32), f"{mname}: first layer"),
+              width="stretch", key="conv_allfilters")
     return kernel, f"{mname} filter {f} ({kh}×{kw})"

@@ -16,7 +16,15 @@ from .. import analysis, plots
 from .. import forecast as fc
 from ..inputs import InputError, read_series_csv, series_from_column
 from ..models import get_spec, list_models
-from . import UPLOAD_NOT_IN_LINK, clamp_state, digest, load_or_report, scene, weights_badge
+from . import (
+    UPLOAD_NOT_IN_LINK,
+    clamp_state,
+    digest,
+    load_or_report,
+    scene,
+    weights_badge,
+)
+from .export import chart, html
 
 TRAIN_SECONDS = 20
 TRAIN_STEPS = 300
@@ -87,7 +95,7 @@ def one_unit(s: TextScene) -> None:
     u1.caption(f"Colour: {plots.QUANTITIES[s.kind][0]} of unit {s.unit}. Hover a character for its value.")
     vals = s.states[:, s.unit]
     lo, hi, scale = plots.quantity_range(s.kind, vals)
-    u2.html(plots.text_html(s.main.tokens, vals, lo, hi, scale, mark=None, label=f"{s.labels[0]} unit {s.unit}, {s.kind}"))
+    html(plots.text_html(s.main.tokens, vals, lo, hi, scale, mark=None, label=f"{s.labels[0]} unit {s.unit}, {s.kind}"), where=u2)
 
 
 def continuation(s: TextScene, text: str, models: dict, names: dict[str, str]) -> None:
@@ -103,7 +111,7 @@ def continuation(s: TextScene, text: str, models: dict, names: dict[str, str]) -
     for col, lab in zip(st.columns(len(s.labels)), s.labels):
         new = sample_text(names[lab], prompt, length, float(temperature), seed, models[lab])
         col.markdown(f"**{lab}** continues after character {s.pos} (temperature {temperature:.1f}):")
-        col.html(plots.recurrent.continuation_html(prompt[-160:], new, COLOURS[lab]))
+        html(plots.recurrent.continuation_html(prompt[-160:], new, COLOURS[lab]), where=col)
 
 
 # --- cached model calls that are not a run --------------------------------------------------------
@@ -230,8 +238,8 @@ def _fitted(series, column: str, fit_key: str):
     train button waits (the raw series is shown meanwhile)."""
     fits = st.session_state.setdefault("ts_fits", {})
     if fit_key not in fits:
-        st.plotly_chart(plots.series_figure(series.index, series.values, title=f"{column} (not modelled yet)",
-                                            y_title=column), width="stretch", key="ts_raw")
+        chart(plots.series_figure(series.index, series.values, title=f"{column} (not modelled yet)",
+                                  y_title=column), width="stretch", key="ts_raw")
         # A callback, not the button's return value: it survives a rerun that happens before this line.
         st.button(f"Train a small LSTM on {column!r} (at most {TRAIN_SECONDS} s)", type="primary", key="ts_train",
                   on_click=lambda k=fit_key: st.session_state.update(ts_train_request=k))
