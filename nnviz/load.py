@@ -1,0 +1,466 @@
+"""A whole class at once: `python -m nnviz.load --sessions N --seconds S [--json OUT]`.
+
+Starts the server as the README does (`python -m streamlit run app.py` from the repo root, with
+.streamlit/config.toml, on a free 127.0.0.1 port; or uses `--port` of a running one), then opens
+N concurrent Streamlit sessions over websockets, the way the browser's frontend does:
+
+  1. send a `rerun_script` back message for the page (and `--query`), read forward messages until
+     the script run finishes successfully: "time to first finished run";
+  2. then, until S seconds have passed, make view changes as a student would (one every `--think`
+     seconds; with --jitter a pause uniform in [0, 2 * think]): send a widget-change back message
+     for the page's layer/head widget (CNN: the "Layer" selectbox; attention: the "Head" slider),
+     each session walking to other values, and time each one until its run finishes. At least one
+     view change per session.
+
+Before the N sessions, one warm-up session (unless --no-warmup) loads the page once, as the
+lecturer does before class: models and caches are then in memory and "per extra session" memory
+is the sessions' own cost. Reports percentiles, failures, server RSS (the server process and all
+its children, via psutil), the server's CPU seconds and this client's own CPU seconds (it runs on
+the same machine and competes for the same cores).
+
+Bounded: N <= 100, S <= 120, every receive has a timeout, a hard overall timeout (SIGALRM) and a
+server this script started is always killed in `finally`. Only 127.0.0.1 is ever contacted. Not
+imported by the app; websocket-client and psutil are imported lazily (requirements-dev.txt).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+MAX_SESSIONS = 100
+MAX_SECONDS = 120
+START_TIMEOUT = 90.0  # first /_stcore/health answer (torch imports)
+RUN_TIMEOUT = 120.0  # one script run, from the message that asked for it
+# page -> label of the widget a view change moves (the page's main view control)
+VIEW_WIDGET = {"cnn": "Layer", "attention": "Head", "recurrent": "Layer", "convolution": "Kernel"}
+CHANGEABLE = ("selectbox", "slider", "radio")
+
+
+class HardTimeout(Exception):
+    pass
+
+
+# --- the server -------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def health(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/_stcore/health", timeout=2) as r:
+            return r.read() == b"ok"
+    except OSError:
+        return False
+
+
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    """The README's command; headless so that a run on a laptop with a display opens no browser."""
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", HOST, "--server.headless", "true"]
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
+    env["PYTHONUNBUFFERED"] = "1"
+    with open(log_path, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not health(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_server(proc)
+            raise RuntimeError(f"the server did not answer on /_stcore/health; log: {log_path}")
+        time.sleep(0.3)
+    return proc
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+
+
+def listener_pid(port: int) -> int | None:
+    """The pid listening on HOST:port (for --port of a server this script did not start)."""
+    import psutil
+
+    for p in psutil.process_iter(["pid"]):
+        try:
+            for c in p.net_connections(kind="tcp"):
+                if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port:
+                    return p.pid
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return None
+
+
+class Meter:
+    """RSS (bytes) and CPU seconds of a process and all its children; samples the peak RSS."""
+
+    def __init__(self, pid: int | None):
+        import psutil
+
+        self.proc = psutil.Process(pid) if pid else None
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _tree(self):
+        import psutil
+
+        if self.proc is None:
+            return []
+        try:
+            return [self.proc, *self.proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def rss(self) -> int:
+        import psutil
+
+        total = 0
+        for p in self._tree():
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:  # a child that just ended
+                continue
+        self.peak = max(self.peak, total)
+        return total
+
+    def cpu(self) -> float:
+        import psutil
+
+        total = 0.0
+        for p in self._tree():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:  # a child that just ended
+                continue
+        return total
+
+    def start_sampling(self, every: float = 0.2) -> None:
+        def loop():
+            while not self._stop.wait(every):
+                self.rss()
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def stop_sampling(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=2)
+
+
+# --- one session ----------------------------------------------------------------------------------
+
+class Session:
+    """One browser tab: a websocket to /_stcore/stream speaking Streamlit's protobuf messages."""
+
+    def __init__(self, port: int, page: str, query: str, index: int):
+        self.port, self.page, self.query, self.index = port, page, query, index
+        self.ws = None
+        self.widgets: dict[str, tuple[str, object]] = {}  # label -> (kind, proto) from the last run
+        self.first_run: float | None = None
+        self.changes: list[float] = []
+        self.error: str | None = None
+        self.exceptions: list[str] = []
+        self.bytes_received = 0
+
+    def connect(self) -> None:
+        import websocket  # websocket-client
+
+        # No Origin header: like the server tests. (A foreign Origin makes Streamlit 1.67 look up
+        # the machine's IPs online; tests/server xfails on it.)
+        self.ws = websocket.create_connection(f"ws://{HOST}:{self.port}/_stcore/stream",
+                                              subprotocols=["streamlit"], suppress_origin=True,
+                                              timeout=RUN_TIMEOUT)
+
+    def close(self) -> None:
+        try:
+            if self.ws is not None:
+                self.ws.close(timeout=1)
+        except Exception:  # noqa: BLE001, S110 - closing a socket the server may have dropped
+            pass
+
+    def _send_rerun(self, widget_state=None) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg()
+        msg.rerun_script.query_string = self.query
+        msg.rerun_script.page_name = self.page
+        if widget_state is not None:
+            msg.rerun_script.widget_states.widgets.append(widget_state)
+        self.ws.send_binary(msg.SerializeToString())
+
+    def _until_finished(self) -> None:
+        """Read forward messages until a run finishes successfully (a run that ends early for a
+        rerun is followed by another). Records the widgets drawn and any exception shown."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        deadline = time.monotonic() + RUN_TIMEOUT
+        widgets: dict[str, tuple[str, object]] = {}
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no finished run in {RUN_TIMEOUT:.0f} s")
+            self.ws.settimeout(left)
+            _, data = self.ws.recv_data()
+            self.bytes_received += len(data)
+            fwd = ForwardMsg()
+            fwd.ParseFromString(data)
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                el = fwd.delta.new_element
+                what = el.WhichOneof("type")
+                if what == "exception":
+                    self.exceptions.append(f"{el.exception.type}: {el.exception.message}")
+                elif what in CHANGEABLE:
+                    w = getattr(el, what)
+                    widgets.setdefault(w.label, (what, w))
+            elif kind == "page_not_found":
+                raise RuntimeError(f"page not found: {self.page!r}")
+            elif kind == "script_finished":
+                if fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                    if widgets:
+                        self.widgets = widgets
+                    return
+                if fwd.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    raise RuntimeError("the page failed to compile")
+                widgets = {}  # ended early for a rerun: the next run draws the page again
+
+    def load(self) -> float:
+        t = time.perf_counter()
+        self.connect()
+        self._send_rerun()
+        self._until_finished()
+        self.first_run = time.perf_counter() - t
+        return self.first_run
+
+    def view_change(self, step: int) -> float:
+        """Move the page's view widget to another value, as the frontend does on a change:
+        a rerun_script carrying the widget's new state."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        label = VIEW_WIDGET.get(self.page)
+        if label not in self.widgets:
+            label = next(iter(self.widgets), None)
+        if label is None:
+            raise RuntimeError("the page drew no selectbox, slider or radio to change")
+        kind, w = self.widgets[label]
+        state = WidgetState(id=w.id)
+        k = self.index + step  # sessions spread over the values, each walking on
+        if kind == "slider":
+            lo, hi, stp = w.min, w.max, (w.step or 1)
+            n = round((hi - lo) / stp) + 1
+            base = round((w.default[0] - lo) / stp) if len(w.default) else 0
+            state.double_array_value.data.append(lo + ((base + k) % n) * stp)
+        else:  # selectbox, radio: the option's text, as Streamlit 1.67's frontend sends it
+            opts = list(w.options)
+            state.string_value = opts[(w.default + k) % len(opts)]
+        t = time.perf_counter()
+        self._send_rerun(state)
+        self._until_finished()
+        dt = time.perf_counter() - t
+        self.changes.append(dt)
+        return dt
+
+
+# --- the load ---------------------------------------------------------------------------------------
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return v[min(len(v) - 1, max(0, round(q * (len(v) - 1))))]
+
+
+def summary(values: list[float]) -> dict:
+    return {"n": len(values), "median": statistics.median(values) if values else None,
+            "p95": pct(values, 0.95), "max": max(values) if values else None}
+
+
+def drive(port: int, page: str, query: str, n: int, seconds: float, think: float,
+          jitter: bool = False) -> list[Session]:
+    """N sessions in threads, all starting together (a class opening the link at once). With
+    `jitter` each pause is uniform in [0, 2 * think] (students out of step), else exactly `think`."""
+    sessions = [Session(port, page, query, i) for i in range(n)]
+    barrier = threading.Barrier(n + 1)
+    end = [0.0]
+
+    def run(s: Session):
+        rng = random.Random(s.index)
+        try:
+            barrier.wait(timeout=30)
+            s.load()
+            step = 1
+            while True:
+                s.view_change(step)
+                step += 1
+                pause = rng.uniform(0, 2 * think) if jitter else think
+                if time.monotonic() + pause >= end[0]:
+                    break
+                time.sleep(pause)
+        except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the others
+            s.error = f"{type(e).__name__}: {e}"
+
+    threads = [threading.Thread(target=run, args=(s,), daemon=True) for s in sessions]
+    for t in threads:
+        t.start()
+    end[0] = time.monotonic() + seconds
+    barrier.wait(timeout=30)
+    hard = end[0] + RUN_TIMEOUT + 10
+    for t in threads:
+        t.join(timeout=max(0.1, hard - time.monotonic()))
+    for s, t in zip(sessions, threads):
+        if t.is_alive() and s.error is None:
+            s.error = "still running at the end"
+    return sessions
+
+
+def run_load(sessions: int, seconds: float, page: str = "cnn", query: str = "", think: float = 1.0,
+             port: int | None = None, warmup: bool = True, log: Path | None = None,
+             jitter: bool = False) -> dict:
+    if not 1 <= sessions <= MAX_SESSIONS:
+        raise ValueError(f"--sessions must be in 1..{MAX_SESSIONS}")
+    if not 1 <= seconds <= MAX_SECONDS:
+        raise ValueError(f"--seconds must be in 1..{MAX_SECONDS}")
+    import psutil
+
+    proc = None
+    report: dict = {"page": page, "query": query, "sessions": sessions, "seconds": seconds, "think": think,
+                    "jitter": jitter, "cores": psutil.cpu_count(logical=True), "view_widget": VIEW_WIDGET.get(page)}
+    try:
+        t0 = time.perf_counter()
+        if port is None:
+            port = free_port()
+            log = log or Path(os.environ.get("TMPDIR", "/tmp")) / f"nnviz-load-{port}.log"
+            proc = start_server(port, log)
+            report["server_start_s"] = time.perf_counter() - t0
+            pid = proc.pid
+        else:
+            if not health(port):
+                raise RuntimeError(f"nothing answers on http://{HOST}:{port}/_stcore/health")
+            pid = listener_pid(port)
+        report["port"], report["started_server"] = port, proc is not None
+        meter = Meter(pid)
+        mib = 1024 * 1024
+        report["rss_idle_mib"] = meter.rss() / mib
+        if warmup:
+            w = Session(port, page, query, 0)
+            try:
+                report["warmup_first_run_s"] = w.load()
+                report["warmup_view_change_s"] = w.view_change(1)
+            finally:
+                w.close()
+            time.sleep(0.5)
+        rss0, cpu0, own0 = meter.rss(), meter.cpu(), os.times()
+        meter.peak = rss0
+        report["rss_before_mib"] = rss0 / mib
+        meter.start_sampling()
+        t = time.perf_counter()
+        done = drive(port, page, query, sessions, seconds, think, jitter)
+        report["wall_s"] = time.perf_counter() - t
+        rss1 = meter.rss()  # the sessions are still open here
+        meter.stop_sampling()
+        own1 = os.times()
+        ok = [s for s in done if s.error is None and not s.exceptions]
+        report.update({
+            "rss_after_mib": rss1 / mib,
+            "rss_peak_mib": meter.peak / mib,
+            "rss_per_session_mib": (rss1 - rss0) / mib / sessions,
+            "server_cpu_s": meter.cpu() - cpu0 if pid else None,
+            "client_cpu_s": (own1.user - own0.user) + (own1.system - own0.system),
+            "finished": sum(s.first_run is not None for s in done),
+            "failures": len(done) - len(ok),
+            "errors": sorted({s.error for s in done if s.error} | {e for s in done for e in s.exceptions})[:10],
+            "first_run_s": summary([s.first_run for s in done if s.first_run is not None]),
+            "view_change_s": summary([c for s in done for c in s.changes]),
+            "mib_received_per_session": statistics.mean(s.bytes_received for s in done) / mib,
+        })
+        for s in done:
+            s.close()
+        return report
+    finally:
+        if proc is not None:
+            stop_server(proc)
+
+
+def _fmt(x, unit="", digits=2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}{unit}"
+
+
+def render(r: dict) -> str:
+    f, v = r["first_run_s"], r["view_change_s"]
+    where = f"/{r['page']}" + (f"?{r['query']}" if r["query"] else "")
+    lines = [
+        (f"page {where}: {r['sessions']} sessions, {r['seconds']} s, think {r['think']} s"
+         f"{' (jitter)' if r['jitter'] else ''}, {r['cores']} cores"),
+        (f"  first finished run  median {_fmt(f['median'], ' s')}  p95 {_fmt(f['p95'], ' s')}  "
+         f"max {_fmt(f['max'], ' s')}  ({f['n']}/{r['sessions']} finished)"),
+        (f"  view change ({r['view_widget']})  median {_fmt(v['median'], ' s')}  p95 {_fmt(v['p95'], ' s')}  "
+         f"max {_fmt(v['max'], ' s')}  ({v['n']} changes)"),
+        f"  failures {r['failures']}" + (f": {r['errors']}" if r["errors"] else ""),
+        (f"  server RSS idle {_fmt(r['rss_idle_mib'], ' MiB', 0)}, before {_fmt(r['rss_before_mib'], ' MiB', 0)}, "
+         f"after {_fmt(r['rss_after_mib'], ' MiB', 0)}, peak {_fmt(r['rss_peak_mib'], ' MiB', 0)}; "
+         f"per extra session {_fmt(r['rss_per_session_mib'], ' MiB', 1)}"),
+        (f"  CPU: server {_fmt(r['server_cpu_s'], ' s', 1)}, this client {_fmt(r['client_cpu_s'], ' s', 1)} "
+         f"in {_fmt(r['wall_s'], ' s', 1)} wall"),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m nnviz.load", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, required=True, help=f"concurrent sessions, 1..{MAX_SESSIONS}")
+    ap.add_argument("--seconds", type=float, required=True,
+                    help=f"how long sessions keep changing views, 1..{MAX_SECONDS}")
+    ap.add_argument("--page", default="cnn", help="url path of the page: cnn, attention, ... ('' = home)")
+    ap.add_argument("--query", default="", help="query string without '?', e.g. model=resnet18")
+    ap.add_argument("--think", type=float, default=1.0, help="seconds between a session's view changes")
+    ap.add_argument("--jitter", action="store_true", help="pauses uniform in [0, 2 * think]: students out of step")
+    ap.add_argument("--port", type=int, help="use a server already running on 127.0.0.1:PORT")
+    ap.add_argument("--no-warmup", action="store_true", help="no warm-up session before the load")
+    ap.add_argument("--json", type=Path, help="also write the report as JSON here")
+    a = ap.parse_args(argv)
+    if not 1 <= a.sessions <= MAX_SESSIONS or not 1 <= a.seconds <= MAX_SECONDS:
+        ap.error(f"--sessions must be in 1..{MAX_SESSIONS} and --seconds in 1..{MAX_SECONDS}")
+
+    def alarm(*_):
+        raise HardTimeout("hard overall timeout")
+
+    overall = int(START_TIMEOUT + 2 * RUN_TIMEOUT + a.seconds + 60)
+    signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(overall)
+    try:
+        r = run_load(a.sessions, a.seconds, a.page, a.query, a.think, a.port, not a.no_warmup, jitter=a.jitter)
+    finally:
+        signal.alarm(0)
+    print(render(r))
+    if a.json:
+        a.json.write_text(json.dumps(r, indent=2) + "\n", encoding="utf-8")
+    return 0 if r["failures"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
