@@ -11,6 +11,8 @@ from nnviz.ui.export import chart, pack_button
 
 WORK_SIDE = 1024  # the convolution runs on at most this longer side: fast on a laptop, more than a projector shows
 CHANNELS = {"Grayscale": "gray", "Red": "red", "Green": "green", "Blue": "blue"}
+IO_NOTE = ("Output colours: white is exactly 0, red positive, blue negative, on a scale symmetric around 0.<br>"
+           "The orange box on the input is the part the step-through below reads.")
 
 present = ui.page_setup()
 pack_button("Convolution playground")
@@ -33,7 +35,8 @@ def conv_view(input_key: str, channel: str, scale: float, kernel_bytes: bytes, k
     """The output and its input/output figure. Cached: moving the step-through does not redo it."""
     kernel = np.frombuffer(kernel_bytes, np.float64).reshape(kshape)
     out = ops.conv2d(_x, kernel, stride, padding, dilation, bias, relu)
-    fig = plots.conv_input_output(_x, out, labels[0], labels[1], channel, (0.0, scale), crop_box=crop, width_px=width)
+    fig = plots.conv_input_output(_x, out, labels[0], labels[1], channel, (0.0, scale), crop_box=crop, width_px=width,
+                                  note=IO_NOTE)
     return out, fig
 
 
@@ -109,7 +112,7 @@ with col_h:
     padding = pad_opt if pad_opt == "same" else int(pad_opt)
     dilation = ui.scene(st.slider, "Dilation", 1, 3, 1, key="conv_dilation", help="Spacing between the kernel's taps.")
     bias = ui.scene(st.number_input, "Bias", -1000.0, 1000.0, 0.0, 0.1, key="conv_bias", format="%g")
-    relu = ui.scene(st.toggle, "ReLU after (negatives → 0)", key="conv_relu")
+    relu = ui.scene(st.toggle, "ReLU (negatives → 0)", key="conv_relu")
 
 if kernel is None:
     st.info("Choose a kernel to see the convolution.")
@@ -156,8 +159,6 @@ if out is not None:
     if stride > min(H, W):
         st.info(f"The stride ({stride}) is larger than the image, so only one window fits per row and column.")
     chart(io_fig, width="stretch", key="conv_io", where=hero)
-    hero.caption("Output colours: white is exactly 0, red positive, blue negative, on a scale symmetric around 0. "
-               "The orange box on the input is the part the step-through below reads.")
 
 # --- 4. step-through ----------------------------------------------------------------------------------
 st.divider()

@@ -87,11 +87,13 @@ def _pixel_ticks(n: int) -> dict:
 def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = "input",
                       output_label: str = "output", channel: str = "gray", input_range: tuple[float, float] = (0.0, 1.0),
                       title: str | None = None, height: int | None = None,
-                      crop_box: tuple[int, int, int, int] | None = None, width_px: int = 850) -> go.Figure:
+                      crop_box: tuple[int, int, int, int] | None = None, width_px: int = 850,
+                      note: str | None = None) -> go.Figure:
     """The input channel and the convolution output side by side, each with its dimensions and a
     colour bar; the output on a diverging scale centred at zero (white = 0, red > 0, blue < 0).
     crop_box=(top, left, height, width) outlines a region of the input (what the step-through
-    reads; parts outside the image are padding and are clipped to its edge). width_px: the
+    reads; parts outside the image are padding and are clipped to its edge). `note`: a caption drawn
+    under the panels (lines split by <br>). width_px: the
     narrowest the figure will be drawn (850: beside the sidebar on a 1280 px screen)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
                         subplot_titles=[f"{input_label}<br>{_dims(image)}", f"{output_label}<br>{_dims(output)}"])
@@ -103,6 +105,7 @@ def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = 
     fig.add_trace(image_trace(output, omin, omax, DIVERGING), row=1, col=2)
     d1, d2 = fig.layout.xaxis.domain, fig.layout.xaxis2.domain
     top = 130 if title else 75
+    bottom = 55 + (22 * (note.count("<br>") + 1) + 10 if note else 0)  # ticks and "column", then the note
     fig.add_trace(_colorbar(lo, hi, in_scale, "pixel value", d1[1] + 0.01, length=0.95, y=0.5), row=1, col=1)
     bar = "output (0 = white; darkest = beyond)" if saturates else "output (0 = white)"
     fig.add_trace(_colorbar(omin, omax, DIVERGING, bar, d2[1] + 0.01, "x2", "y2", length=0.95, y=0.5), row=1, col=2)
@@ -127,10 +130,13 @@ def conv_input_output(image: np.ndarray, output: np.ndarray, input_label: str = 
         # the images fill their panels' height (a wider figure only adds space at the sides), so a
         # colour bar (0.85 of that height) is never taller than its image.
         aspect = max(image.shape[0] / image.shape[1], output.shape[0] / output.shape[1])
-        height = int(np.clip(0.36 * width_px * aspect, 170, 610)) + top + 55
+        height = int(np.clip(0.36 * width_px * aspect, 170, 610)) + top + bottom
     base_layout(fig, title, height)
     # fixed margins (55 px below for the ticks and "column"), so the plot area is exactly the image height
-    fig.update_layout(margin=dict(l=10, r=10, t=top, b=55))
+    fig.update_layout(margin=dict(l=10, r=10, t=top, b=bottom))
+    if note:  # the figure's own caption, so a slide exported from it explains its colours
+        fig.add_annotation(text=note, xref="paper", yref="paper", x=0, xanchor="left", y=0, yanchor="top",
+                           yshift=-62, showarrow=False, align="left", font=dict(size=15, color="#333333"))
     fig.update_xaxes(automargin=False)
     return fig
 

@@ -168,3 +168,12 @@ def test_small_images_get_whole_pixel_ticks():
     assert fig.layout.yaxis2.dtick == 1
     big = plots.conv_input_output(np.zeros((400, 600)), np.zeros((398, 598)), "input", "output")
     assert big.layout.xaxis.dtick is None  # Plotly's own ticks for real photos
+
+
+def test_the_input_output_figure_carries_its_own_colour_note():
+    x = np.zeros((40, 60))
+    plain = plots.conv_input_output(x, x[1:-1, 1:-1])
+    noted = plots.conv_input_output(x, x[1:-1, 1:-1], note="line one<br>line two")
+    assert noted.layout.annotations[-1].text == "line one<br>line two"
+    assert noted.layout.annotations[-1].font.size >= 14
+    assert noted.layout.height - plain.layout.height == noted.layout.margin.b - plain.layout.margin.b == 54
