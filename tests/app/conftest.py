@@ -75,6 +75,13 @@ def _url_value(w) -> str:
     return str(v)
 
 
+def unbound(at: AppTest, kinds: tuple[str, ...] = WIDGETS) -> list[str]:
+    """Keys of the page's view widgets that a link would not carry. The presentation-mode toggle is
+    the one exception: nnviz.ui writes it into the URL itself, as present=1."""
+    return [w.key for kind in kinds for w in at.get(kind)
+            if not w.proto.query_param_key and w.key != "present_mode"]
+
+
 def _is_default(w) -> bool:
     """Streamlit leaves a value equal to the widget's own default out of the URL."""
     p, v = w.proto, w.value

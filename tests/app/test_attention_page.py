@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from nnviz.models import bert, gpt, seq2seq
-from tests.app.conftest import WIDGETS, array, figures, open_link, open_page as open_app, scene_link, titles
+from tests.app.conftest import WIDGETS, array, figures, open_link, scene_link, titles
+from tests.app.conftest import open_page as open_app
+from tests.app.conftest import unbound as shared_unbound
 
 PAGE = "pages/attention.py"
 VIEWS = ["One head", "All heads", "Average & rollout", "Word in context", "Step by step", "Positions",
@@ -60,8 +62,7 @@ def bound(at) -> set[str]:
 
 
 def unbound(at) -> list[str]:
-    return [w.key for kind in SCENE_KINDS for w in at.get(kind) if not w.proto.query_param_key
-            and w.key != "present_mode"]  # travels as present=1
+    return shared_unbound(at, SCENE_KINDS)
 
 
 def fresh(text: str) -> str:

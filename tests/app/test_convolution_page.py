@@ -5,7 +5,7 @@ import re
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import open_link, open_page, scene_link, titles
+from tests.app.conftest import open_link, open_page, scene_link, titles, unbound
 from tests.conftest import png_bytes
 
 PAGE = "pages/convolution.py"
@@ -183,9 +183,7 @@ def test_a_link_reproduces_the_convolution_and_pooling_view():
 
 def test_every_setting_widget_is_in_the_scene():
     at = run_page()
-    unbound = [w.key for kind in ("selectbox", "radio", "slider", "select_slider", "number_input", "toggle")
-               for w in at.get(kind) if not w.proto.query_param_key and w.key != "present_mode"]
-    assert unbound == []
+    assert unbound(at) == []
 
 
 def test_a_setting_equal_to_the_widgets_own_default_survives_a_link():

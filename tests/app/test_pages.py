@@ -6,9 +6,18 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnviz.capture import forwards_run
-from tests.app.conftest import ROOT, TIMEOUT, array, figures, open_link, open_page, scene_link, titles
+from tests.app.conftest import (
+    ROOT,
+    TIMEOUT,
+    array,
+    figures,
+    open_link,
+    open_page,
+    scene_link,
+    titles,
+    unbound,
+)
 from tests.conftest import png_bytes
-
 
 
 def run_page(page: str) -> AppTest:
@@ -125,9 +134,7 @@ def test_view_is_shared_as_a_link_and_restored_from_one():
 
 def test_every_view_widget_is_in_the_scene():
     at = run_page("pages/cnn.py")
-    unbound = [w.key for kind in ("selectbox", "radio", "slider", "number_input", "toggle") for w in at.get(kind)
-               if not w.proto.query_param_key and w.key != "present_mode"]
-    assert unbound == []
+    assert unbound(at) == []
 
 
 @pytest.mark.parametrize("name", __import__("nnviz").list_models("cnn"))

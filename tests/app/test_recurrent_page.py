@@ -10,12 +10,12 @@ import pytest
 from nnviz import plots
 from nnviz.models import recurrent as rec
 from tests.app.conftest import (
-    WIDGETS,
     bound_widgets,
     figures,
     open_link,
     scene_link,
     titles,
+    unbound,
 )
 from tests.app.conftest import open_page as open_app
 
@@ -52,12 +52,6 @@ def open_page(view: str | None = None, link: dict[str, str] | None = None):
 
 def html_bodies(at) -> list[str]:
     return [h.proto.body for h in at.get("html")]
-
-
-def unbound(at) -> list[str]:
-    """Keys of view widgets on the page that are not in the URL."""
-    return [w.key for kind in WIDGETS for w in at.get(kind) if not w.proto.query_param_key
-            and w.key != "present_mode"]  # travels as present=1
 
 
 def test_text_view_defaults_to_the_lstm_on_the_code_preset():
