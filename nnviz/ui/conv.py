@@ -8,7 +8,7 @@ import streamlit as st
 
 from .. import ops, plots
 from ..models import list_models
-from . import first_filters, get_model, scene
+from . import clamp_state, first_filters, get_model, scene
 from .export import chart
 
 
@@ -17,7 +17,7 @@ def stepper(key: str, n: int, shape: tuple[int, int], label: str) -> int:
     if n <= 1:
         st.caption("There is only one output position here.")
         return 0
-    st.session_state[key] = int(min(max(st.session_state.get(key, 0), 0), n - 1))
+    clamp_state(key, 0, n - 1, 0)
 
     def move(d: int) -> None:
         st.session_state[key] = int(min(max(st.session_state[key] + d, 0), n - 1))
@@ -50,7 +50,7 @@ def learned_kernel(channel: str) -> tuple[np.ndarray | None, str]:
         st.error(f"Could not load {mname}'s first layer: {e}")
         return None, ""
     o, i_ch, kh, kw = wts.shape
-    st.session_state["conv_filter"] = int(min(st.session_state.get("conv_filter", 0), o - 1))
+    clamp_state("conv_filter", 0, o - 1, 0)
     f = scene(st.slider, f"Filter (of {o} in the first layer)", 0, o - 1, key="conv_filter")
     if i_ch == 1:
         kernel, how = wts[f, 0], "one input channel"
