@@ -74,17 +74,15 @@ def _run_image(model, raw) -> Trace:
 
 
 def as_series(raw, column: str | None = None) -> np.ndarray:
-    """A numeric series from a sequence of numbers, or from CSV bytes/text (first numeric column
-    that is not the time axis, unless `column` names one)."""
+    """A numeric series from a sequence of numbers, or from CSV bytes/text (the column the page's
+    upload offers first, `SeriesTable.default_column`, unless `column` names one)."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     if isinstance(raw, (bytes, bytearray)):
         table = inputs.read_series_csv(bytes(raw))
+        column = column or table.default_column()  # the column the page would offer first
         if column is None:
-            candidates = [c for c in table.numeric if c != table.time_column] or table.numeric
-            if not candidates:
-                raise inputs.InputError("The CSV has no numeric column to forecast.")
-            column = candidates[0]
+            raise inputs.InputError("The CSV has no numeric column to forecast.")
         return inputs.series_from_column(table, column).values
     return np.asarray(raw, dtype=np.float32).reshape(-1)
 

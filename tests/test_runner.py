@@ -88,3 +88,10 @@ def test_unregistered_model_is_refused():
 
     with pytest.raises(ValueError, match="registered"):
         nnviz.run(CharGPT(), "abc")
+
+
+def test_a_csv_gives_the_column_the_page_offers_first():
+    csv = "date,open,close\n" + "\n".join(f"2024-01-{d:02d},{d},{100 + d}" for d in range(1, 32))
+    np.testing.assert_array_equal(runner.as_series(csv), np.arange(101, 132, dtype=np.float32))  # close, as the page
+    with pytest.raises(InputError, match="no column of numbers"):
+        runner.as_series("year\n" + "\n".join(str(1900 + i) for i in range(40)))  # only a time axis
