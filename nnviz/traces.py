@@ -86,6 +86,12 @@ class FeatureTrace(Trace):
     def names(self) -> list[str]:
         return list(self.activations)
 
+    @property
+    def probs(self) -> np.ndarray:
+        """(K,) softmax of the logits: the class probabilities a top-5 view shows."""
+        e = np.exp(self.output - self.output.max())
+        return e / e.sum()
+
 
 # --- recurrent networks: states and gates -----------------------------------------------------------
 

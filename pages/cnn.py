@@ -52,8 +52,7 @@ with left:
         st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(spec.preprocess.steps(), 1)))
 
 with right:
-    probs = np.exp(trace.output - trace.output.max())
-    probs /= probs.sum()
+    probs = trace.probs
     title = "Top-5 predictions" + ("" if model.weights_info.trained else " (untrained: meaningless)")
     chart(plots.top_k_bar(probs, spec.labels, 5, title), width="stretch", key="top5")
 

@@ -68,3 +68,8 @@ def test_numpy_layers_import_neither_torch_nor_streamlit(module):
             "print(json.dumps(sorted({'torch', 'streamlit'} & set(sys.modules))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_feature_trace_probs_is_the_softmax_of_its_logits():
+    ft = FeatureTrace(activations={}, output=np.log(np.array([1.0, 3.0, 6.0])))
+    np.testing.assert_allclose(ft.probs, [0.1, 0.3, 0.6])
