@@ -13,6 +13,7 @@ import streamlit as st
 from nnviz import analysis, example_input, plots, ui
 from nnviz.inputs import TEXT_CAP, InputError, clean_text
 from nnviz.ui import recurrent as rui
+from nnviz.ui import series as sui
 from nnviz.ui.export import chart, html, pack_button
 
 present = ui.page_setup()
@@ -28,7 +29,7 @@ PRESETS = {
     ),
 }
 COLOURS = rui.COLOURS
-HERO_PX = 500  # presentation mode: the key figure's height, to fit under its controls on a 720 px screen
+HERO_PX = rui.HERO_PX
 BEST_ROWS = "16 best for the Find-units pattern"
 FROM_TEXT_VIEW = "Text from the Text view"
 Q = plots.QUANTITIES
@@ -190,39 +191,6 @@ def next_char(s: rui.TextScene) -> None:
               width="stretch", key=f"rnn_next_{lab}", where=n2)
 
 
-# --- time-series view ----------------------------------------------------------------------------
-
-def series_view(present: bool) -> None:
-    row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium") if present else st
-    src = ui.scene(row.radio, "Series", ["Sunspots (shipped)", "Upload a CSV"], horizontal=True, key="ts_src")
-    sunspots = src.startswith("Sunspots")
-    hero = st.container() if present else None  # presenting: the forecast under its controls, the data folded
-    with st.expander("Data and model", expanded=not sunspots) if present else st.container():
-        s = rui.shipped_series() if sunspots else rui.uploaded_series()
-    if s is None:
-        return
-    key = ui.input_key("series", s.values)
-    with st.spinner("Running the LSTM over the series..."):
-        tr = ui.get_trace(s.name, s.weights_key, key, s.model, s.values)
-    a, b = (row, row) if present else st.columns([1, 1])
-    steps = ui.scene(a.slider, "Forecast steps ahead", 1, 60, s.steps, key="ts_steps")
-    kind = rui.quantity_picker(b.selectbox, rui.quantities(tr), "ts_kind", "States under the series")
-    with st.spinner("Forecasting..."):
-        future = rui.forecast(s.name, s.weights_key, key, steps, s.model, s.values)
-        past = s.values[: s.n_train]
-        backtest = rui.forecast(s.name, s.weights_key, ui.input_key("series", past), steps, s.model, past)
-    rui.forecast_metrics(s.values, tr.output, backtest, s.n_train, steps)  # presenting: under the figure
-    hero = hero or st.container()
-    fig = plots.series_figure(s.index, s.values, tr.states(kind), kind, tr.output, s.n_train,
-                              analysis.extend_index(s.index, steps), future, backtest,
-                              f"{s.y_title}: forecast and the LSTM's {Q[kind][0]} underneath", s.y_title,
-                              height=HERO_PX if present else None)
-    chart(fig, width="stretch", key="ts_fig", where=hero)
-    hero.caption("Top: the series, the one-step-ahead predictions on the held-out part (red), a forecast made at the "
-                 "start of the held-out part without seeing it (green dashes) against the naive last value (grey "
-                 "dots), and the forecast past the end (red dashes). Bottom: each row is one LSTM unit over time.")
-
-
 # --- why LSTMs -------------------------------------------------------------------------------------
 
 def why_view(present: bool) -> None:
@@ -264,7 +232,7 @@ def why_view(present: bool) -> None:
 
 # --- page --------------------------------------------------------------------------------------
 
-VIEWS = {"Text": text_view, "Time series": series_view, "Why LSTMs": why_view}
+VIEWS = {"Text": text_view, "Time series": sui.view, "Why LSTMs": why_view}
 st.title("RNN & LSTM explorer")
 view = ui.scene(st.radio, "View", list(VIEWS), horizontal=True, key="rnn_view", label_visibility="collapsed")
 VIEWS[view](present)
