@@ -5,7 +5,7 @@ Every view-defining widget is part of the scene (ui.scene): in the URL and kept 
 import numpy as np
 import streamlit as st
 
-from nnviz import plots, ui
+from nnviz import analysis, plots, ui
 from nnviz.types import InputError
 from nnviz.ui.export import chart, pack_button
 
@@ -170,7 +170,38 @@ def residual_tab() -> None:
                + (" (a 1×1 convolution matches the shape here)." if f"{blk}.downsample" in trace else "."))
 
 
-for tab, view in zip(st.tabs(["Feature maps", "Pooling", "Filters", "Residual block"]),
-                     (maps_tab, pool_tab, filters_tab, residual_tab)):
+def why_tab() -> None:
+    head = ui.linear_head(name, weights_key, model)
+    pool = next((n for n, t, _ in layers if t == "AdaptiveAvgPool2d"), None)
+    if head is None or pool is None or trace[pool].input is None or trace[pool].input.ndim != 3:
+        st.info("This view needs a head that averages the last feature maps and applies one linear layer "
+                "(ResNet, MobileNetV2): pick one of them in the sidebar.")
+        return
+    maps = trace[pool].input  # (C, H, W): what the average pooling reads
+    options = [spec.labels[k] for k in np.argsort(-trace.output)[:5]]
+    if st.session_state.get("why_class", options[0]) not in options:  # another image's top five
+        del st.session_state["why_class"]
+    label = ui.scene(st.radio, "Class (the top five)", options, horizontal=True, key="why_class")
+    k = spec.labels.index(label)
+    ev = analysis.cnn.class_evidence(maps, *head, k)
+    parts, rest, bias, logit = analysis.cnn.shown_parts(ev)
+    left, right = st.columns([3, 2], gap="medium")
+    chart(plots.class_evidence_bar([int(c) for c in ev.channels], parts, rest, bias, logit, maps.shape[0], label),
+          width="stretch", key="why_bar", where=left)
+    chart(plots.overlay(shown, ev.cam, title=f"Where the evidence for '{label}' lies"), width="stretch",
+          key="why_cam", where=right)
+    right.caption(f"Σ_c W[k, c]·A_c over the {maps.shape[1]}×{maps.shape[2]} grid, stretched over the image: "
+                  "bright = most evidence, dark = least (relative: from this map's lowest to its highest cell).")
+    st.caption(f"The head averages each of the {maps.shape[0]} maps of **{pool}**'s input to one number and "
+               f"multiplies by a learned weight per class, so the logit of '{label}' ({logit:.2f}, probability "
+               f"{trace.probs[k]:.1%}) is exactly the sum of one term per channel plus a bias."
+               + ("" if model.weights_info.trained else " Untrained weights: the evidence is meaningless."))
+    chart(plots.feature_mosaic(maps, [int(c) for c in ev.channels], True,
+                               f"The {len(ev.channels)} channels that add most to '{label}'", 300),
+          width="stretch", key="why_maps")
+
+
+for tab, view in zip(st.tabs(["Feature maps", "Pooling", "Filters", "Residual block", "Why this class"]),
+                     (maps_tab, pool_tab, filters_tab, residual_tab, why_tab)):
     with tab:
         view()

@@ -252,6 +252,20 @@ def first_conv_weights(model: nn.Module):
     return conv.weight.detach().cpu().double().numpy()
 
 
+def pooled_linear_head(model: nn.Module):
+    """(W (K, C), b (K,)) float64 numpy of a classifier that is global average pooling followed by
+    one Linear (ResNet's fc, MobileNetV2's classifier), else None. For such a head each class's
+    logit splits exactly into one term per channel of the pooled feature maps: W[k, c] * mean(A_c)."""
+    pool = getattr(model, "avgpool", None)
+    if not isinstance(pool, nn.AdaptiveAvgPool2d) or pool.output_size not in (1, (1, 1)):
+        return None
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if len(linears) != 1:  # VGG/AlexNet: an MLP after the pooling, no per-channel split
+        return None
+    fc = linears[0]
+    return fc.weight.detach().cpu().double().numpy(), fc.bias.detach().cpu().double().numpy()
+
+
 DIGIT_LABELS = tuple(str(i) for i in range(10))
 
 register(

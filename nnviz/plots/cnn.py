@@ -207,3 +207,24 @@ def residual_panels(trace: FeatureTrace, block: str) -> list[tuple[str, np.ndarr
     fx = trace[f"{block}.bn2"].output
     sc = trace[f"{block}.downsample"].output if f"{block}.downsample" in trace else a.input
     return [("shortcut x", sc), ("F(x)", fx), ("F(x) + x", fx + sc), ("ReLU(F(x) + x)", a.output)]
+
+
+def class_evidence_bar(channels: list[int], parts: list[float], rest: float, bias: float, logit: float,
+                       n_channels: int, label: str, height: int = 520) -> go.Figure:
+    """A class's logit as a waterfall of its largest channel contributions (W[k, c] * mean(A_c)),
+    the other channels together, the bias and the total; values as rounded by
+    analysis.cnn.shown_parts, so the numbers on the bars add up to the total shown."""
+    names = [f"channel {c}" for c in channels] + [f"other {n_channels - len(channels):,} channels", "bias",
+                                                   "logit"]
+    values = list(parts) + [rest, bias, logit]
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=names, x=values, measure=["relative"] * (len(parts) + 2) + ["total"],
+        text=[f"{v:+.2f}" for v in values[:-1]] + [f"{logit:.2f}"], textposition="outside",
+        increasing=dict(marker_color="#2a7f62"), decreasing=dict(marker_color="#c0392b"),
+        totals=dict(marker_color="#3b6fb6"), connector=dict(line=dict(color="#999", width=1)),
+        hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text=f"contribution to the logit of '{label}' (before the softmax)", zeroline=True,
+                     zerolinecolor="#888")
+    return base_layout(fig, f"Why '{label}': the logit, channel by channel", height)

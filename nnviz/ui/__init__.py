@@ -128,6 +128,14 @@ def first_filters(name: str, weights_key: str, _model) -> np.ndarray:
     return first_conv_weights(_model)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def linear_head(name: str, weights_key: str, _model) -> tuple[np.ndarray, np.ndarray] | None:
+    """A CNN's global-average-pool + Linear classifier weights (W, b), or None for other heads."""
+    from ..models.cnn import pooled_linear_head
+
+    return pooled_linear_head(_model)
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def get_trace(name: str, weights_key: str, input_key: str, _model, _raw) -> Trace:
     """The one cached model run of every page: nnviz.run(model, raw input), keyed by model,
