@@ -12,6 +12,7 @@ import streamlit as st
 
 from nnviz import analysis, example_input, plots, ui
 from nnviz.inputs import TEXT_CAP, InputError, clean_text
+from nnviz.ui import nextword as nwui
 from nnviz.ui import recurrent as rui
 from nnviz.ui import series as sui
 from nnviz.ui.export import chart, html, pack_button
@@ -79,7 +80,7 @@ def text_view(present: bool) -> None:
             return
         with st.spinner(f"Running {TEXT_MODELS[lab]}..."):
             traces[lab] = ui.get_trace(TEXT_MODELS[lab], "default", ui.input_key("text", text), models[lab], text)
-    s = rui.TextScene(labels, traces, present)
+    s = rui.TextScene(labels, traces, present, models=models)
     seen = st.session_state.get("rnn_seen_text")
     st.session_state.rnn_seen_text = text
     if seen is not None and seen != text:  # a new text: predict after its last character (a link keeps its own)
@@ -189,6 +190,9 @@ def next_char(s: rui.TextScene) -> None:
                                   f"{lab}: after '{plots.show_char(tr.tokens[s.pos])}' (character {s.pos})",
                                   COLOURS[lab]),
               width="stretch", key=f"rnn_next_{lab}", where=n2)
+    for lab in s.labels:  # the same model, whole words: characters multiplied until the word ends
+        nwui.next_word_chart(TEXT_MODELS[lab], "default", s.models[lab], "".join(tr.tokens[: s.pos + 1]),
+                             COLOURS[lab], f"rnn_words_{lab}", n2, lab)
 
 
 # --- why LSTMs -------------------------------------------------------------------------------------

@@ -256,14 +256,16 @@ def pattern_vs_unit(
     return base_layout(fig, title, 460)
 
 
-def next_char_bar(top: list[tuple[str, float]], title: str | None = None, colour: str = "#3b6fb6") -> go.Figure:
-    """The top-k next characters (from RecurrentTrace.top_next) as horizontal bars, best on top."""
+def next_char_bar(top: list[tuple[str, float]], title: str | None = None, colour: str = "#3b6fb6",
+                  what: str = "the next character") -> go.Figure:
+    """The top-k next characters (from RecurrentTrace.top_next) as horizontal bars, best on top;
+    `what` names the bars on the axis (next words use it too: nnviz.nextword)."""
     names = [f"{show_char(c)} " for c, _ in top][::-1]  # trailing space: digits stay categories
     ps = [p for _, p in top][::-1]
     fig = go.Figure(go.Bar(x=ps, y=names, orientation="h", marker_color=colour, text=[f"{p:.1%}" for p in ps],
                            textposition="auto", hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
     readable_axes(fig)
-    fig.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickformat=".0%", title_text="probability of the next character")
+    fig.update_xaxes(range=[0, 1], tickvals=[0, 0.5, 1], tickformat=".0%", title_text=f"probability of {what}")
     fig.update_yaxes(type="category", tickfont=dict(family=MONO, size=22))
     return base_layout(fig, title, 100 + 48 * len(top))
 

@@ -18,6 +18,7 @@ from ..models.seq2seq import DATE_EXAMPLES
 from ..types import InputError
 from . import clamp_state, scene, scene_text, weights_badge
 from .export import chart, html
+from .nextword import next_word_chart, sampled_words
 
 # Example inputs the page offers, by what the model reads.
 ENCODER_EXAMPLES = {
@@ -132,6 +133,7 @@ def continue_text(name: str, weights_key: str, model, text: str, prefix: str = "
     seed = scene(st.number_input, "Sample (each click draws the next one; 0 = none yet)", 0, 9999, key=f"{prefix}_seed")
     if seed:
         st.code(text[-200:] + continuation(name, weights_key, text, n, temp, seed, model), language=None)
+        sampled_words(name, weights_key, model, text, temp, seed)
 
 
 def sinusoidal_explorer() -> None:
@@ -184,6 +186,7 @@ def next_characters(name: str, weights_key: str, model, text: str, trace) -> Non
     chart(plots.top_k_bar(np.array([p for _, p in top]), [plots.plot_text(c) for c, _ in top], 8,
                           f"After '…{''.join(plots.plot_text(c) for c in chars[max(0, pos - 12):pos + 1])}'"),
           width="stretch", key="gpt_next", where=c1)
+    next_word_chart(name, weights_key, model, "".join(chars[: pos + 1]), "#3b6fb6", "gpt_words", c1)
     with c2:
         st.markdown("**Surprise at each character**: bits of surprise, dark = unexpected, yellow = what the model predicted")
         html(plots.tokens_html(chars, weights=np.r_[0.0, trace.surprisal], highlight=pos, compact=True, font_px=20,

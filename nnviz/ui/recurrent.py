@@ -14,6 +14,7 @@ from .. import analysis, plots
 from ..models import get_spec, list_models
 from . import clamp_state, scene
 from .export import html
+from .nextword import sampled_words
 
 COLOURS = {"LSTM": plots.recurrent.LSTM_COLOUR, "RNN": plots.recurrent.RNN_COLOUR}
 # Chart widths on a 1280 px screen (what character labels are thinned for): the main area with
@@ -63,6 +64,7 @@ class TextScene:
     unit: int = 0
     pattern: str = "bracket depth"
     pos: int = 0
+    models: dict | None = None  # label -> the model (for what is not in the trace: next words, samples)
 
     @property
     def main(self):
@@ -103,6 +105,7 @@ def continuation(s: TextScene, text: str, models: dict, names: dict[str, str]) -
         new = sample_text(names[lab], prompt, length, float(temperature), seed, models[lab])
         col.markdown(f"**{lab}** continues after character {s.pos} (temperature {temperature:.1f}):")
         html(plots.recurrent.continuation_html(prompt[-160:], new, COLOURS[lab]), where=col)
+        sampled_words(names[lab], "default", models[lab], prompt, float(temperature), seed, where=col)
 
 
 # --- cached model calls that are not a run --------------------------------------------------------
