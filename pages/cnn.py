@@ -188,10 +188,10 @@ def why_tab() -> None:
     left, right = st.columns([3, 2], gap="medium")
     chart(plots.class_evidence_bar([int(c) for c in ev.channels], parts, rest, bias, logit, maps.shape[0], label),
           width="stretch", key="why_bar", where=left)
-    chart(plots.overlay(shown, ev.cam, title=f"Where the evidence for '{label}' lies"), width="stretch",
-          key="why_cam", where=right)
-    right.caption(f"Σ_c W[k, c]·A_c over the {maps.shape[1]}×{maps.shape[2]} grid, stretched over the image: "
-                  "bright = most evidence, dark = least (relative: from this map's lowest to its highest cell).")
+    chart(plots.overlay(shown, ev.cam, title=f"Evidence for '{label}'", colorbar_title="logit units", height=300),
+          width="stretch", key="why_cam", where=right)
+    right.caption(f"Each cell of the {maps.shape[1]}×{maps.shape[2]} grid: Σ_c W[k, c]·A_c, stretched over the "
+                  "image. Its average over the grid plus the bias is the logit.")
     st.caption(f"The head averages each of the {maps.shape[0]} maps of **{pool}**'s input to one number and "
                f"multiplies by a learned weight per class, so the logit of '{label}' ({logit:.2f}, probability "
                f"{trace.probs[k]:.1%}) is exactly the sum of one term per channel plus a bias."

@@ -124,8 +124,10 @@ def feature_mosaic(
     return base_layout(fig, title, height)
 
 
-def overlay(image: np.ndarray, channel: np.ndarray, alpha: float = 0.55, title: str | None = None) -> go.Figure:
-    """A channel upsampled to the image's size and blended over it (image: (H, W) or (H, W, 3) in [0, 1])."""
+def overlay(image: np.ndarray, channel: np.ndarray, alpha: float = 0.55, title: str | None = None,
+            colorbar_title: str = "activation", height: int = 480) -> go.Figure:
+    """A channel upsampled to the image's size and blended over it (image: (H, W) or (H, W, 3) in [0, 1]);
+    the colour bar gives the channel's own values."""
     h, w = image.shape[:2]
     lo, hi = float(channel.min()), float(channel.max())
     norm = (channel - lo) / (hi - lo) if hi > lo else np.zeros_like(channel)
@@ -134,10 +136,10 @@ def overlay(image: np.ndarray, channel: np.ndarray, alpha: float = 0.55, title: 
     base = image if image.ndim == 3 else np.repeat(image[..., None], 3, 2)
     mixed = ((1 - alpha) * base * 255 + alpha * heat).clip(0, 255).astype(np.uint8)
     fig = go.Figure(go.Image(source=to_png_uri(mixed), hoverinfo="skip"))
-    fig.add_trace(colorbar_trace(lo, hi, SEQUENTIAL, "activation"))
+    fig.add_trace(colorbar_trace(lo, hi, SEQUENTIAL, colorbar_title))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    return base_layout(fig, title, 480)
+    return base_layout(fig, title, height)
 
 
 def filter_grid(weights: np.ndarray, title: str | None = None, height: int = 520) -> go.Figure:
@@ -224,7 +226,11 @@ def class_evidence_bar(channels: list[int], parts: list[float], rest: float, bia
         totals=dict(marker_color="#3b6fb6"), connector=dict(line=dict(color="#999", width=1)),
         hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
     ))
+    # room for the numbers printed past the bars' ends
+    ends = np.cumsum([0.0] + values[:-1])
+    lo, hi = min(0.0, float(ends.min()), logit), max(0.0, float(ends.max()), logit)
+    pad = 0.22 * (hi - lo or 1.0)
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(title_text=f"contribution to the logit of '{label}' (before the softmax)", zeroline=True,
-                     zerolinecolor="#888")
-    return base_layout(fig, f"Why '{label}': the logit, channel by channel", height)
+    fig.update_xaxes(title_text="contribution to the logit (not a probability)", zeroline=True, zerolinecolor="#888",
+                     range=[lo - (pad if lo < 0 else 0), hi + pad])
+    return base_layout(fig, f"Why '{label}', channel by channel", height)
