@@ -28,6 +28,14 @@ def is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+def word_prefix(text: str) -> str:
+    """The part of a word `text` ends in ("" after a space or punctuation)."""
+    i = len(text)
+    while i > 0 and is_word_char(text[i - 1]):
+        i -= 1
+    return text[i:]
+
+
 @dataclass(frozen=True)
 class WordGuess:
     word: str  # the characters still to come (a completed word's missing part, or a whole word)
@@ -79,11 +87,7 @@ def next_words(model, prompt: str, k: int = 5, beam: int = 8, max_chars: int = 2
     vocab = model.vocab
     word_ids = np.array([is_word_char(ch) and ch != UNKNOWN for ch in vocab])
     ends = torch.from_numpy(~word_ids)
-    prefix = ""
-    for ch in reversed(prompt):
-        if not is_word_char(ch):
-            break
-        prefix = ch + prefix
+    prefix = word_prefix(prompt)
     stepper = _Stepper(model, prompt, temperature)
     found: dict[str, float] = {}  # log-probabilities of finished guesses
     beams = [("", 0.0)]  # (characters added, log-probability)

@@ -98,3 +98,10 @@ def test_sampling_is_seeded_and_temperature_changes_it():
     assert a == [sample_word(m, "import ", 1.0, s) for s in range(6)]
     assert len(set(a)) > 1  # different seeds draw different words at temperature 1
     assert len({sample_word(m, "import ", 0.0, s) for s in range(6)}) == 1  # greedy ignores the seed
+
+
+def test_word_prefix():
+    from nnviz.nextword import word_prefix
+
+    assert word_prefix("if x") == "x" and word_prefix("self.__cl") == "__cl"
+    assert word_prefix("print(") == "" and word_prefix("") == "" and word_prefix("abc") == "abc"

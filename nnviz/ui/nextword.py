@@ -31,7 +31,7 @@ def next_word_chart(name: str, weights_key: str, model, prompt: str, colour: str
     top = [(label(nw, g), g.prob) for g in nw.guesses]
     title = (f"{lab + ': ' if lab else ''}completing '{nw.prefix[-14:]}'" if nw.prefix
              else f"{lab + ': ' if lab else ''}next word")
-    chart(plots.next_char_bar(top, title, colour, what="the word (until it ends)"), width="stretch", key=key,
+    chart(plots.next_char_bar(top, title, colour, what="the word"), width="stretch", key=key,
           where=where)
     where.caption(f"Beam search over characters: each word's probability is exact (its characters' "
                   f"probabilities multiplied, times a character that ends it); these {len(top)} cover "
@@ -43,5 +43,8 @@ def next_word_chart(name: str, weights_key: str, model, prompt: str, colour: str
 def sampled_words(name: str, weights_key: str, model, prompt: str, temperature: float, seed: int, where=st) -> None:
     """Five next words drawn at the page's temperature (seeds seed..seed+4), character by character."""
     words = samples(name, weights_key, prompt, float(temperature), int(seed), model)
-    where.markdown(f"Sampled next words at temperature {temperature:.1f}: "
-                   + ", ".join(f"`{plots.show_char(w)}`" for w in words))
+    prefix = nextword.word_prefix(prompt)
+    if prefix:  # the text ends inside a word: each draw completes it ("" = it ends as typed)
+        words = [prefix + (w if w and nextword.is_word_char(w[0]) else "") for w in words]
+    where.markdown(f"Next word, drawn {len(words)} times at temperature {temperature:.1f} (seeds {seed}-"
+                   f"{seed + len(words) - 1}): " + ", ".join(f"**`{plots.show_char(w)}`**" for w in words))
