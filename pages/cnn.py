@@ -62,7 +62,9 @@ names = [n for n, _, _ in layers]
 if st.session_state.get("layer", names[0]) not in names:  # another model's layer
     del st.session_state["layer"]
 first_conv = next((i for i, (_, t, _) in enumerate(layers) if t == "Conv2d"), 0)
-layer = ui.scene(controls.selectbox, "Layer", names, index=first_conv, key="layer")
+layer_row = st.container(horizontal=True, vertical_alignment="bottom", gap="small") if not present else controls
+layer = ui.scene(layer_row.selectbox, "Layer", names, index=first_conv, key="layer")
+ui.step_buttons("layer", names, layer_row, what="layer")
 act = trace[layer]
 arch = st.expander("Architecture") if present else st.container()
 chart(plots.architecture_strip(layers, layer), width="stretch", key="arch", where=arch)

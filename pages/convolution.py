@@ -248,7 +248,7 @@ except InputError as e:
     st.info(f"Step-through: {e}")
 else:
     poh, pow_ = cmx.shape
-    ppos = stepper("pool_pos", poh * pow_, (poh, pow_), "Pooling window")
+    ppos = stepper("pool_pos", poh * pow_, (poh, pow_), "Pooling window", ("Shift+Left", "Shift+Right"))
     pi, pj = divmod(ppos, pow_)
     pstep = ops.pool_step(pcrop, window, pi, pj, pstride)
     chart(plots.pool_step_figure(pcrop, pstep, cmx, cav, f"One pooling window{where}"),

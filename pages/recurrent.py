@@ -178,7 +178,9 @@ def next_char(s: rui.TextScene) -> None:
     n1, n2 = st.columns([3, 2], gap="large")
     if T > 1:
         ui.clamp_state("rnn_pos", 0, T - 1, T - 1)  # by default: after the last character
-        s.pos = ui.scene(n1.slider, "After character", 0, T - 1, key="rnn_pos")
+        pos_row = n1.container(horizontal=True, vertical_alignment="bottom", gap="small")
+        ui.step_buttons("rnn_pos", list(range(T)), pos_row, what="character")
+        s.pos = ui.scene(pos_row.slider, "After character", 0, T - 1, key="rnn_pos")
     lo, hi = analysis.text.context_window(T, s.pos)
     html(plots.text_html(tr.tokens[lo:hi], None, mark=s.pos - lo, font_px=20, max_height_px=None), where=n1)
     if s.pos + 1 < T:

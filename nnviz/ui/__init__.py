@@ -64,6 +64,28 @@ def clamp_state(key: str, lo: int, hi: int, default: int) -> None:
     st.session_state[key] = int(min(max(v if isinstance(v, (int, np.integer)) else default, lo), hi))
 
 
+KEY_NAMES = {"Left": "←", "Right": "→", "Shift+Left": "Shift ←", "Shift+Right": "Shift →"}
+
+
+def step_buttons(key: str, values: list, where=st, shortcuts: tuple[str, str] = ("Left", "Right"),
+                 what: str = "step") -> None:
+    """◀ / ▶ buttons, also on the keyboard (Streamlit's button shortcuts), that move the widget
+    `key` to the previous / next of `values`. Draw them before or after the widget: they change its
+    session value in a callback, before the rerun draws it. One pair of keys per visible stepper."""
+
+    def move(d: int) -> None:
+        cur = st.session_state.get(key, values[0])
+        i = values.index(cur) if cur in values else 0
+        st.session_state[key] = values[min(max(i + d, 0), len(values) - 1)]
+
+    cur = st.session_state.get(key)
+    i = values.index(cur) if cur in values else None
+    for label, d, sc in (("◀", -1, shortcuts[0]), ("▶", 1, shortcuts[1])):
+        where.button(label, key=f"{key}_{'prev' if d < 0 else 'next'}", on_click=move, args=(d,), shortcut=sc,
+                     help=f"{'Previous' if d < 0 else 'Next'} {what} (key: {KEY_NAMES.get(sc, sc)})",
+                     disabled=i is not None and not 0 <= i + d < len(values))
+
+
 PRESENT = "present"  # ?present=1 (or the sidebar toggle): the lecture projector's layout
 PRESENT_KEY = "present_mode"  # the toggle's session key
 # In presentation mode the page drops its title and keeps only the margin Streamlit's header needs,

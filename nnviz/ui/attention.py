@@ -16,7 +16,7 @@ from ..analysis import attention as A
 from ..models.attention import sinusoidal_positional_encoding
 from ..models.seq2seq import DATE_EXAMPLES
 from ..types import InputError
-from . import clamp_state, scene, scene_text, weights_badge
+from . import clamp_state, scene, scene_text, step_buttons, weights_badge
 from .export import chart, html
 from .nextword import next_word_chart, sampled_words
 
@@ -199,7 +199,8 @@ def layer_head(n_layers: int, n_heads: int, prefix: str, *, head: bool = True,
                start: tuple[int, int] = (1, 1), row=None) -> tuple[int, int]:
     """Layer and head sliders (1-based on screen, 0-based returned); `start` is where they open.
     With `row` (a horizontal container) they go side by side into it."""
-    c1, c2 = (row, row) if row is not None else st.columns(2)
+    c1, c2 = (row, row) if row is not None else (
+        c.container(horizontal=True, vertical_alignment="bottom", gap="small") for c in st.columns(2))
     w = {"width": 220} if row is not None else {}
     layer = scene(c1.slider, "Layer", 1, n_layers, value=min(start[0], n_layers), key=f"{prefix}_layer", **w,
                   help="Layer 1 reads the embeddings; each next layer reads the one before.")
@@ -207,6 +208,9 @@ def layer_head(n_layers: int, n_heads: int, prefix: str, *, head: bool = True,
     if head:
         h = scene(c2.slider, "Head", 1, n_heads, value=min(start[1], n_heads), key=f"{prefix}_head", **w,
                   help=f"Each of the {n_heads} heads has its own W_Q, W_K, W_V and its own attention pattern.")
+    # the arrow keys step the last slider: the head, or the layer where there is no head
+    step_buttons(f"{prefix}_head" if head else f"{prefix}_layer", list(range(1, (n_heads if head else n_layers) + 1)),
+                 c2 if head else c1, what="head" if head else "layer")
     return layer - 1, h - 1
 
 

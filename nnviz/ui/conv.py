@@ -8,26 +8,21 @@ import streamlit as st
 
 from .. import ops, plots
 from ..models import list_models
-from . import clamp_state, first_filters, get_model, scene
+from . import clamp_state, first_filters, get_model, scene, step_buttons
 from .export import chart
 
 
-def stepper(key: str, n: int, shape: tuple[int, int], label: str) -> int:
-    """Prev / Next buttons and a slider over n positions in reading order (in the scene); returns the position."""
+def stepper(key: str, n: int, shape: tuple[int, int], label: str,
+            shortcuts: tuple[str, str] = ("Left", "Right")) -> int:
+    """Prev / Next buttons (also on the keyboard) and a slider over n positions in reading order
+    (in the scene); returns the position."""
     if n <= 1:
         st.caption("There is only one output position here.")
         return 0
     clamp_state(key, 0, n - 1, 0)
-
-    def move(d: int) -> None:
-        st.session_state[key] = int(min(max(st.session_state[key] + d, 0), n - 1))
-
-    b1, b2, s = st.columns([1, 1, 8], vertical_alignment="bottom")
-    b1.button("◀ Prev", key=f"{key}_prev", on_click=move, args=(-1,), width="stretch",
-              disabled=st.session_state[key] == 0)
-    b2.button("Next ▶", key=f"{key}_next", on_click=move, args=(1,), width="stretch",
-              disabled=st.session_state[key] == n - 1)
-    return scene(s.slider, f"{label} (reading order, {shape[0]} rows × {shape[1]} columns)", 0, n - 1, key=key)
+    row = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    step_buttons(key, list(range(n)), row, shortcuts, label.lower())
+    return scene(row.slider, f"{label} (reading order, {shape[0]} rows × {shape[1]} columns)", 0, n - 1, key=key)
 
 
 def edit_grid(a: np.ndarray, key: str) -> pd.DataFrame:

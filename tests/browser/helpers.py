@@ -31,3 +31,11 @@ def open_page(page, url: str, height: int = 2600) -> None:
     page.set_viewport_size({"width": 1600, "height": height})
     page.goto(url)
     settle(page)
+
+
+def press(page, key: str) -> None:
+    """A keyboard shortcut as a lecturer presses it: nothing focused (a focused slider or text box
+    would take the key itself), then wait for the rerun."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press(key)
+    settle(page)
