@@ -110,20 +110,10 @@ def view_rollout(model, key, trace) -> None:
     roll = V.head_analysis(ENCODER, WEIGHTS, key, trace)["rollout"][layer]
     avg = A.head_average(trace.attentions[layer:layer + 1])[0]
     tokens = trace.tokens
-    with LAY.hero():
-        left, right = st.columns(2, gap="medium")
-        st.markdown(
-            f"**Average over heads**: what layer {layer + 1} does as a whole. **Rollout** (Abnar & Zuidema, 2020): "
-            f"multiply the head-averaged maps of layers 1..{layer + 1}, each mixed half-and-half with the identity "
-            "for the skip connection, to follow how much of each input token reaches each position.")
-        z_avg = V.special_scale(avg, tokens, "att_scale_roll")
-    with left:
-        V.windowed_head(avg, tokens, tokens, "avg", f"Layer {layer + 1}: mean of {trace.n_heads} heads", lines=False,
-                        zmax=z_avg, half_width=True, screen=SCREEN if present else None)
-    with right:
-        V.windowed_head(roll, tokens, tokens, "roll", f"Rollout through layers 1-{layer + 1}", lines=False,
-                        zmax=None if z_avg is None else A.special_zmax(roll, tokens), half_width=True,
-                        screen=SCREEN if present else None)
+    if len(tokens) <= V.FULL_HEATMAP:  # one figure, both maps on one scale (presenting: filling the screen)
+        V.rollout_pair(LAY, avg, roll, tokens, layer, trace.n_heads, SCREEN if present else None)
+    else:
+        V.rollout_maps(LAY, avg, roll, tokens, layer, trace.n_heads, SCREEN if present else None)
     with LAY.row():
         q = V.query_picker(tokens, "att_rq", "Which inputs flow into this position?", width=300 if present else "stretch")
     title = f"Rollout after layer {layer + 1} for '{plots.plot_text(tokens[q])}' (#{q})"
@@ -156,12 +146,14 @@ def view_steps(model, key, trace) -> None:
         chart(fig, width="stretch", key=f"st_{name}", where=col)
     if len(rows) < T:
         st.caption(f"Rows shown: the query and the keys it weights most ({len(rows)} of {T} tokens).")
-    with LAY.hero():
+    with LAY.fold("2. Scores, scaling, softmax: the formulas"):  # presenting: the figure alone on the first screen
         st.subheader("2. Scores, scaling, softmax")
         st.latex(rf"\text{{score}}_j = q \cdot k_j,\qquad \frac{{q \cdot k_j}}{{\sqrt{{d_k}}}} = "
                  rf"\frac{{q \cdot k_j}}{{\sqrt{{{dh}}}}},\qquad p_j = \frac{{e^{{s_j}}}}{{\sum_{{j'}} e^{{s_{{j'}}}}}}")
+    with LAY.hero():
         chart(plots.query_steps(s["QK"][q, keys], s["scaled"][q, keys], s["probs"][q, keys], klab,
-                                f"Query '{query}' against each key{note}", d_k=dh, key_ids=keys),
+                                f"Query '{query}' against each key{note}", d_k=dh, key_ids=keys,
+                                height=SCREEN if present else 520),
               width="stretch", key="st_row")
         if len(keys) < T:
             st.caption(f"The softmax runs over all {T} keys; the {STEP_KEYS} shown carry "
@@ -181,7 +173,7 @@ def view_positions(model, key, trace) -> None:
     st.subheader("Sinusoidal positional encoding (Vaswani et al., 2017)")
     V.sinusoidal_explorer()
     with LAY.hero():
-        V.learned_positions(ENCODER, WEIGHTS, model)
+        V.learned_positions(ENCODER, WEIGHTS, model, LAY, SCREEN if present else None)
     shuffled_words(model, trace)
 
 

@@ -291,6 +291,26 @@ def matrix_image(
     return base_layout(fig, title, height)
 
 
+def matrix_pair(left: np.ndarray, right: np.ndarray, titles: tuple[str, str], *, zmin: float, zmax: float,
+                scale: str = ATTENTION_SCALE, colorbar_title: str = "attention weight", axis_title: str = "position",
+                height: int = 560) -> go.Figure:
+    """Two square matrices (e.g. 128 x 128) side by side as images on one colour scale, one
+    figure: a projector's first screen holds both at full height."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=list(titles), horizontal_spacing=0.1)
+    for c, m in enumerate((left, right), start=1):
+        one = matrix_image(m, None, zmin=zmin, zmax=zmax, scale=scale, colorbar_title=colorbar_title)
+        fig.add_trace(one.data[0], row=1, col=c)
+        if c == 2:
+            fig.add_trace(one.data[1], row=1, col=c)  # the colour bar, once: one scale
+        nr, nc = np.shape(m)
+        fig.update_xaxes(title=dict(text=axis_title, font=FONT), range=[-0.5, nc - 0.5], showgrid=False,
+                         zeroline=False, row=1, col=c)
+        fig.update_yaxes(title=dict(text=axis_title, font=FONT), range=[nr - 0.5, -0.5], showgrid=False,
+                         zeroline=False, scaleanchor="x" if c == 1 else "x2", row=1, col=c)
+    fig.update_annotations(font=dict(size=18))
+    return base_layout(fig, None, height)
+
+
 def head_mosaic(
     maps: np.ndarray,
     tile_labels: list[str],
@@ -449,8 +469,10 @@ def token_bar(weights: np.ndarray, labels: list[str], title: str | None = None, 
         customdata=[f"{plot_text(t)} (#{i})" for t, i in zip(labels, ids)],
         hovertemplate="%{customdata}: %{y:.4f}<extra></extra>",
     ))
-    fig.update_xaxes(tickvals=list(range(n)), ticktext=[plot_text(t) for t in labels], tickangle=-60 if n > 6 else 0,
-                     tickfont=dict(size=tick_font_size(n)))
+    size = max(14, tick_font_size(n))
+    ticks = thinned_ticks(n, max(2, int(760 // (size * 1.3))))  # upright labels side by side; hover names every bar
+    fig.update_xaxes(tickvals=ticks, ticktext=[plot_text(labels[i]) for i in ticks], tickangle=-90 if n > 6 else 0,
+                     tickfont=dict(size=size))
     fig.update_yaxes(title=dict(text=y_title, font=FONT), range=[0, max(1e-6, float(w.max())) * 1.18])
     return base_layout(fig, title, height)
 
@@ -493,7 +515,7 @@ def cosine_by_layer(series: np.ndarray | dict[str, np.ndarray], title: str | Non
 
 
 def query_steps(qk: np.ndarray, scaled: np.ndarray, probs: np.ndarray, key_labels: list[str],
-                title: str | None = None, *, d_k: int = 32, key_ids=None) -> go.Figure:
+                title: str | None = None, *, d_k: int = 32, key_ids=None, height: int = 520) -> go.Figure:
     """One query's row through the three steps, with the numbers: q·k_j, ÷√d_k, softmax.
     Each step is a row with its own colour scale (scores are signed, probabilities are not)."""
     n = len(key_labels)
@@ -518,9 +540,9 @@ def query_steps(qk: np.ndarray, scaled: np.ndarray, probs: np.ndarray, key_label
         ), row=r, col=1)
         fig.update_yaxes(visible=False, row=r, col=1)
     fig.update_xaxes(tickvals=list(range(n)), ticktext=[plot_text(t) for t in key_labels],
-                     tickangle=-60 if n > 6 else 0, tickfont=dict(size=tick_font_size(n)), row=3, col=1)
+                     tickangle=-90 if n > 6 else 0, tickfont=dict(size=tick_font_size(n)), row=3, col=1)
     fig.update_annotations(font=AXIS_TITLE, xanchor="left", x=0)
-    return base_layout(fig, title, 520)
+    return base_layout(fig, title, height)
 
 
 def weighted_sum(probs: np.ndarray, values: np.ndarray, key_labels: list[str], title: str | None = None,
@@ -539,12 +561,13 @@ def weighted_sum(probs: np.ndarray, values: np.ndarray, key_labels: list[str], t
                         subplot_titles=["pⱼ · vⱼ for each key j (rows)", "Σⱼ pⱼ · vⱼ = this head's output for the query"])
     fig.add_trace(go.Heatmap(
         z=pv.astype(np.float32), zmin=-m, zmax=m, colorscale=DIVERGING, ygap=1,
-        texttemplate="%{z:.2f}" if pv.size <= 200 else None, textfont=dict(size=12),
+        texttemplate="%{z:.2f}" if pv.size <= 200 else None, textfont=dict(size=14),
         colorbar=dict(title=dict(text="value", side="right"), thickness=16, tickfont=FONT),
         hovertemplate="key %{y}, dim %{x}: %{z:.4f}<extra></extra>",
     ), row=1, col=1)
     fig.add_trace(go.Heatmap(z=out.astype(np.float32), zmin=-m, zmax=m, colorscale=DIVERGING, showscale=False,
-                             texttemplate="%{z:.2f}", textfont=dict(size=12 if dh > 24 else 14),
+                             # two decimals fit 14 px up to 24 columns; more columns get one (hover: four)
+                             texttemplate="%{z:.2f}" if dh <= 24 else "%{z:.1f}", textfont=dict(size=14),
                              hovertemplate="dim %{x}: %{z:.4f}<extra></extra>"), row=2, col=1)
     fig.update_yaxes(tickvals=list(range(n)), ticktext=[plot_text(t) for t in key_labels], autorange="reversed",
                      tickfont=dict(size=tick_font_size(n)), row=1, col=1)
@@ -587,28 +610,39 @@ def positional_waves(pe: np.ndarray, dims: list[int], title: str | None = None, 
 
 
 def attention_comparison(panels: list[tuple[str, np.ndarray]], labels: list[str], title: str | None = None,
-               diff_last: bool = True, height: int | None = None) -> go.Figure:
-    """Attention maps side by side on one 0..max scale, the last one (a difference) diverging."""
+               diff_last: bool = True, height: int | None = None, zmax: float | None = None,
+               width_px: int = 790) -> go.Figure:
+    """Attention maps side by side on one 0..max scale (or 0..zmax), the last one (a difference)
+    diverging. Token labels are thinned to what a panel of the figure's `width_px` can show
+    side by side at a readable size (rotated upright on the x axis, so none overlap)."""
     n = len(labels)
     k = len(panels)
-    fig = make_subplots(rows=1, cols=k, horizontal_spacing=0.1, subplot_titles=[t for t, _ in panels])
+    fig = make_subplots(rows=1, cols=k, horizontal_spacing=0.16 if diff_last else 0.1,
+                        subplot_titles=[t for t, _ in panels])
     same = [p for _, p in (panels[:-1] if diff_last else panels)]
-    hi = max(float(np.max(p)) for p in same) or 1e-6
+    hi = zmax or max(float(np.max(p)) for p in same) or 1e-6
+    size = max(14, min(tick_font_size(n), 18))
+    panel_px = width_px * (1 - (0.16 if diff_last else 0.1) * (k - 1)) / k * 0.85  # colour bars take a share
+    x_ticks = thinned_ticks(n, max(2, int(panel_px // (size * 1.25))))
+    rows_px = (height or int(min(900, max(420, 200 + 22 * n)))) - 200  # titles, x labels and margins
+    y_ticks = thinned_ticks(n, max(2, int(rows_px // (size * 1.2))))
     dm = max(float(np.abs(panels[-1][1]).max()), 1e-6) if diff_last else 0
     for c, (t, p) in enumerate(panels, start=1):
         is_diff = diff_last and c == k
         fig.add_trace(go.Heatmap(
             z=np.asarray(p, dtype=np.float32), zmin=-dm if is_diff else 0, zmax=dm if is_diff else hi,
             colorscale=DIVERGING if is_diff else ATTENTION_SCALE,
-            colorbar=dict(x=(c / k) - 0.02 if c < k else 1.01, len=0.8, thickness=14, tickfont=dict(size=13),
+            # a bar between panels sits in the gap right after its own panel, not over the next one
+            colorbar=dict(x=fig.layout[f"xaxis{c if c > 1 else ''}"].domain[1] + 0.005 if c < k else 1.01, len=0.8,
+                          thickness=14, tickfont=dict(size=16),
                           title=dict(text="difference" if is_diff else "weight", side="right")),
-            showscale=is_diff or c == k - 1 or not diff_last,
+            showscale=is_diff or c == (k - 1 if diff_last else k),  # one bar per scale
             hovertemplate=f"{t}<br>%{{y}} → %{{x}}: %{{z:.3f}}<extra></extra>",
         ), row=1, col=c)
-        fig.update_xaxes(tickvals=list(range(n)), ticktext=[plot_text(x) for x in labels], tickangle=-60,
-                         tickfont=dict(size=tick_font_size(n) - 2), row=1, col=c)
-        fig.update_yaxes(tickvals=list(range(n)), ticktext=[plot_text(x) for x in labels], autorange="reversed",
-                         tickfont=dict(size=tick_font_size(n) - 2), showticklabels=(c == 1), row=1, col=c)
+        fig.update_xaxes(tickvals=x_ticks, ticktext=[plot_text(labels[i]) for i in x_ticks], tickangle=-90,
+                         tickfont=dict(size=size), row=1, col=c)
+        fig.update_yaxes(tickvals=y_ticks, ticktext=[plot_text(labels[i]) for i in y_ticks], autorange="reversed",
+                         tickfont=dict(size=size), showticklabels=(c == 1), row=1, col=c)
     fig.update_annotations(font=dict(size=18))
     return base_layout(fig, title, height or int(min(900, max(420, 200 + 22 * n))))
 

@@ -157,17 +157,27 @@ def sinusoidal_explorer() -> None:
                "position a unique code, and PE[pos + k] is a fixed rotation of PE[pos].")
 
 
-def learned_positions(name: str, weights_key: str, model) -> None:
+def learned_positions(name: str, weights_key: str, model, lay: Layout | None = None, screen: int | None = None) -> None:
     """The encoder's learned position embeddings beside sinusoidal ones of its width: cosine
-    between positions."""
-    st.subheader("What MiniLM learned instead")
-    m = scene(st.select_slider, "Compare the first n positions", [32, 64, 128, 256, 512], value=128, key="pe_sim_n")
+    between positions. Presenting (`screen` px high): one figure under the row of controls."""
+    if screen is None:
+        st.subheader("What MiniLM learned instead")
+    where = lay.controls if screen and lay is not None else st
+    m = scene(where.select_slider, "Compare the first n positions", [32, 64, 128, 256, 512], value=128,
+              key="pe_sim_n", **({"width": 300} if screen else {}))
     D = model.config.hidden_size
-    maps = {"pe_sim_sin": (f"Sinusoidal (d = {D}): cosine between positions", A.cosine_matrix(sinusoidal(m, D))),
-            "pe_sim_learned": ("MiniLM's learned position embeddings: cosine", position_similarity(name, weights_key, m, model))}
-    for col, (key, (title, sim)) in zip(st.columns(2, gap="medium"), maps.items()):
-        chart(plots.matrix_image(sim, title, zmin=-1, zmax=1, scale=plots.DIVERGING, colorbar_title="cosine",
-                                 x_title="position", y_title="position", height=520), width="stretch", key=key, where=col)
+    sin = A.cosine_matrix(sinusoidal(m, D))
+    learned = position_similarity(name, weights_key, m, model)
+    titles = (f"Sinusoidal (d = {D}): cosine", "MiniLM's learned positions: cosine")
+    if screen:
+        chart(plots.attention.matrix_pair(sin, learned, titles, zmin=-1, zmax=1, scale=plots.DIVERGING,
+                                          colorbar_title="cosine", height=screen), width="stretch", key="pe_sim_pair")
+    else:
+        for col, key, title, sim in zip(st.columns(2, gap="medium"), ("pe_sim_sin", "pe_sim_learned"), titles,
+                                        (sin, learned)):
+            chart(plots.matrix_image(sim, title, zmin=-1, zmax=1, scale=plots.DIVERGING, colorbar_title="cosine",
+                                     x_title="position", y_title="position", height=520), width="stretch", key=key,
+                  where=col)
     st.caption(f"Both have a bright diagonal band: nearby positions look alike. MiniLM learned its "
                f"{model.config.max_position_embeddings} position vectors from data (BERT-style), nobody wrote a "
                "formula for them.")
@@ -437,3 +447,35 @@ def word_in_context(model, run, lay: Layout) -> None:
             w = A.head_average(tr.attentions[layer:layer + 1])[0, idx]
             chart(plots.token_bar(w, tr.tokens, f"{name}: '{word}' in layer {layer + 1} (mean of heads)",
                                   highlight=idx, height=400), width="stretch", key=f"bank_bar_{name}", where=col)
+
+
+ROLLOUT_TEXT = ("**Average over heads**: what layer {l} does as a whole. **Rollout** (Abnar & Zuidema, 2020): "
+                "multiply the head-averaged maps of layers 1..{l}, each mixed half-and-half with the identity "
+                "for the skip connection, to follow how much of each input token reaches each position.")
+
+
+def rollout_pair(lay: Layout, avg, roll, tokens, layer: int, n_heads: int, screen: int | None) -> None:
+    """The head average and the rollout as one figure on one scale; presenting (`screen` px
+    high), it fills the projector's first screen."""
+    with lay.fold("What average and rollout are"):
+        st.markdown(ROLLOUT_TEXT.format(l=layer + 1))
+        z = special_scale(np.maximum(avg, roll), tokens, "att_scale_roll")
+    fig = plots.attention.attention_comparison(
+        [(f"Layer {layer + 1}: mean of {n_heads} heads", avg), (f"Rollout through layers 1-{layer + 1}", roll)],
+        tokens, diff_last=False, height=screen, zmax=z, width_px=1110 if screen else 790)
+    chart(fig, width="stretch", key="roll_pair", where=lay.hero())
+
+
+def rollout_maps(lay: Layout, avg, roll, tokens, layer: int, n_heads: int, screen: int | None) -> None:
+    """The head average and the rollout side by side, each on its own scale (windowed when long)."""
+    with lay.hero():
+        left, right = st.columns(2, gap="medium")
+        st.markdown(ROLLOUT_TEXT.format(l=layer + 1))
+        z_avg = special_scale(avg, tokens, "att_scale_roll")
+    with left:
+        windowed_head(avg, tokens, tokens, "avg", f"Layer {layer + 1}: mean of {n_heads} heads", lines=False,
+                      zmax=z_avg, half_width=True, screen=screen)
+    with right:
+        windowed_head(roll, tokens, tokens, "roll", f"Rollout through layers 1-{layer + 1}", lines=False,
+                      zmax=None if z_avg is None else A.special_zmax(roll, tokens), half_width=True,
+                      screen=screen)

@@ -353,11 +353,16 @@ def test_presentation_mode_puts_each_views_key_figure_first():
     normal.run()
     assert titles(normal)[0] != titles(open_presenting({"att_view": "Step by step"}))[0]
     firsts = {}
-    for view, key in [("Step by step", "st_row"), ("Positions", "pe_sim_sin"), ("Cross-attention", "date_cross"),
-                      ("Word in context", "bank_cos"), ("Average & rollout", "avg_heat")]:
+    for view, key in [("Step by step", "st_row"), ("Positions", "pe_sim_pair"), ("Cross-attention", "date_cross"),
+                      ("Word in context", "bank_cos"), ("Average & rollout", "roll_pair")]:
         at = open_presenting({"att_view": view})
         firsts[view] = at.get("plotly_chart")[0].proto.id
         assert key in firsts[view], (view, firsts[view])
+    # both maps of a pair in one figure, filling the first screen (one figure per lesson picture)
+    for view, n_maps in [("Average & rollout", 2), ("Positions", 2)]:
+        first = figures(open_presenting({"att_view": view}))[0]
+        assert first["layout"]["height"] == 560
+        assert sum(t["type"] in ("heatmap", "image") for t in first["data"]) == n_maps
 
 
 def bank_figure(at) -> dict:

@@ -286,3 +286,32 @@ def test_token_ticks_stay_readable_on_a_short_heatmap_and_thin_out_instead_of_ov
     tall = plots.attention_heatmap(np.full((30, 30), 1 / 30), toks, toks, square=False)
     assert list(tall.layout.yaxis.tickvals) == list(range(30))
     assert tall.layout.yaxis.title.font.color == "#111"  # dark axis titles
+
+
+def test_token_bar_labels_stay_readable_and_apart_for_long_texts():
+    fig = plots.attention.token_bar(np.linspace(0, 1, 500), [f"t{i}" for i in range(500)])
+    assert len(fig.data[0].y) == 500  # every bar is drawn (hover names each one)
+    ticks = fig.layout.xaxis.tickvals
+    assert 10 <= len(ticks) <= 45 and fig.layout.xaxis.tickfont.size >= 14 and fig.layout.xaxis.tickangle == -90
+    short = plots.attention.token_bar(np.ones(16), list("abcdefghijklmnop"))
+    assert list(short.layout.xaxis.tickvals) == list(range(16))  # a sentence keeps every label
+
+
+def test_comparison_colour_bars_sit_between_panels_not_over_them():
+    a = np.random.default_rng(0).random((16, 16))
+    fig = plots.attention.attention_comparison([("x", a), ("y", a), ("difference", a - a.T)], list("abcdefghijklmnop"))
+    shown = [t for t in fig.data if t.showscale]
+    assert len(shown) == 2  # one for the shared scale, one for the difference
+    assert fig.layout.xaxis2.domain[1] < shown[0].colorbar.x < fig.layout.xaxis3.domain[0]
+    pair = plots.attention.attention_comparison([("x", a), ("y", a)], list("abcdefghijklmnop"), diff_last=False,
+                                                zmax=0.5)
+    assert [t.showscale for t in pair.data] == [False, True] and all(t.zmax == 0.5 for t in pair.data)
+
+
+def test_matrix_pair_is_one_figure_on_one_scale():
+    a, b = np.eye(8), -np.eye(8)
+    fig = plots.attention.matrix_pair(a, b, ("left", "right"), zmin=-1, zmax=1, scale=plots.DIVERGING,
+                                      colorbar_title="cosine", height=560)
+    assert [t.type for t in fig.data] == ["image", "image", "scatter"]  # two maps, one colour bar
+    assert fig.data[2].marker.cmin == -1 and fig.data[2].marker.cmax == 1
+    assert [a.text for a in fig.layout.annotations] == ["left", "right"] and fig.layout.height == 560
