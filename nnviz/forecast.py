@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -41,6 +42,73 @@ def load_sunspots(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     return years, values
 
 
+@dataclass(frozen=True)
+class ShippedSeries:
+    """A real series shipped in samples/ with a forecaster trained on its earlier part: where it
+    comes from, how it is split, how its model was trained, and how the view names it."""
+
+    key: str  # short name: the training script's --series and the view's lookup
+    model: str  # registry name of its forecaster
+    csv: str  # file under the repository root
+    time_column: str  # a column of ISO dates or of years
+    column: str  # the column forecast
+    test_start: str | int  # the first held-out date (or year): everything before it trains the model
+    label: str  # what the view's "Series" radio shows
+    y_title: str  # the y axis, with its unit
+    unit: str  # after a number in a sentence ("" for none)
+    caption: str  # source and licence, one sentence
+    next_value: str  # what the naive forecast repeats, in a sentence ("yesterday's price")
+    subject: str  # the series in a sentence ("this stock")
+    season: int | None = None  # a calendar season for the seasonal-naive baseline (None: detect one)
+    season_name: str | None = None  # that season in words ("a year")
+    step: str = "step"  # one step of the series in words ("trading day")
+    steps: int = STEPS  # training steps (each chosen by `python -m nnviz.training.forecast --validate`)
+    window: int = WINDOW  # training window length
+    horizon: int = 20  # the view's default forecast length
+
+
+SHIPPED = {s.key: s for s in (
+    ShippedSeries(
+        "sunspots", "sunspots_lstm", SUNSPOTS_CSV, "YEAR", "SUNACTIVITY", TEST_START, "Sunspots (yearly)",
+        "sunspot number", "", "Yearly mean sunspot number 1700-2008 (SIDC / NOAA, public domain).",
+        "last year's number", "the sunspot numbers", step="year", horizon=22,
+    ),
+    # Microsoft, not IBM or Apple: its held-out prices (2011-2013, 19-28 $) lie inside the range
+    # it trained on (2000-2010, 12-37 $), so a model fed prices normalised on the training part is
+    # not asked to extrapolate; IBM (102-181 $ held out, 41-109 $ trained) and Apple would lose
+    # for that reason, which is a different lesson.
+    ShippedSeries(
+        "stock", "stock_lstm", "samples/stock_msft.csv", "date", "adj_close", "2011-01-01",
+        "Microsoft stock price (daily)", "adjusted close (USD)", " USD",
+        "Microsoft's daily closing price (MSFT, adjusted for splits and dividends), trading days "
+        "2000-03-01 to 2013-03-01 (Quandl WIKI prices via bokeh-sampledata, public domain).",
+        "yesterday's price", "this stock", step="trading day", steps=300, window=64, horizon=20,
+    ),
+    # Held out: all of 2015, so every season is tested once and the value a year earlier (2014)
+    # exists for every held-out day.
+    ShippedSeries(
+        "weather", "weather_lstm", "samples/seattle_weather.csv", "date", "temp_max", "2015-01-01",
+        "Seattle max temperature (daily)", "max temperature (°C)", " °C",
+        "Daily maximum temperature at Seattle, 2012-2015 (NOAA via vega-datasets, public domain).",
+        "yesterday's maximum", "Seattle's weather", season=365, season_name="a year", step="day", steps=300, window=64,
+        horizon=14,
+    ),
+)}
+
+
+def load_series(s: ShippedSeries, root: Path | None = None) -> tuple[list, np.ndarray, int]:
+    """(index, values, n_train) of a shipped series: x-axis labels (ISO dates or years), the
+    float32 values, and how many of them precede the held-out part."""
+    with open((root or REPO) / s.csv, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    index = [r[s.time_column] for r in rows]
+    if isinstance(s.test_start, int):
+        index = [int(i) for i in index]
+    values = np.array([float(r[s.column]) for r in rows], dtype=np.float32)
+    n_train = int(np.searchsorted(np.array(index), s.test_start))  # ISO dates sort as text
+    return index, values, n_train
+
+
 def _to_step_loop(fast: SeriesLSTM, hidden: int, num_layers: int) -> SeriesLSTM:
     """Copy a model trained with PyTorch's fused LSTM into the hand-written, inspectable one."""
     model = SeriesLSTM(hidden, num_layers)
@@ -57,11 +125,13 @@ def fit_series(
     hidden: int = SERIES_CONFIG["hidden"],
     num_layers: int = SERIES_CONFIG["num_layers"],
     progress: Callable[[int, int, float], None] | None = None,
+    window: int = WINDOW,
 ) -> tuple[SeriesLSTM, dict]:
     """Train a one-step-ahead LSTM on values[:n_train] (default: the first 80%) and test it on the
     rest. Stops after `steps` steps or `seconds` seconds, whichever comes first.
 
     progress(step, steps, batch_loss) is called every 10 steps (e.g. to move a progress bar).
+    `window`: length of the training windows (the longest stretch of the past a gradient reaches).
     Returns the hand-written model (normalisation in its buffers) and a report with the test
     RMSE of the model and of the last-value baseline, both in the series' units.
     """
@@ -78,7 +148,7 @@ def fit_series(
     fast.mean.fill_(mean)
     fast.std.fill_(std)
     train = fast.normalise(v[:n_train])[:, None]  # (n_train, 1)
-    window = min(WINDOW, n_train - 1)
+    window = min(window, n_train - 1)
     opt = torch.optim.Adam(fast.parameters(), lr=LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
 

@@ -1,6 +1,7 @@
 """The time-series view of the RNN & LSTM explorer (pages/recurrent.py): where a series comes from
-(the shipped sunspots model, or an uploaded CSV with a small LSTM trained in the app and kept in
-the session), the cached forecasts, the scores against baselines, and the view itself.
+(a shipped series with its trained forecaster: sunspots, a stock price, Seattle's weather; or an
+uploaded CSV with a small LSTM trained in the app and kept in the session), the cached forecasts,
+the scores against baselines with the sentence they earn, and the view itself.
 """
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ import streamlit as st
 from .. import analysis, plots
 from .. import forecast as fc
 from ..inputs import InputError, read_series_csv, series_from_column
-from ..models import list_models
-from . import UPLOAD_NOT_IN_LINK, digest, get_trace, input_key, load_or_report, scene, weights_badge
+from . import (
+    UPLOAD_NOT_IN_LINK,
+    digest,
+    get_trace,
+    input_key,
+    load_or_report,
+    scene,
+    weights_badge,
+)
 from .export import chart
 from .recurrent import HERO_PX, notes_caption, quantities, quantity_picker
 
@@ -29,26 +37,49 @@ def forecast(name: str, weights_key: str, input_key: str, steps: int, _model, _v
     return _model.forecast(_values, steps)
 
 
-def forecast_metrics(values, predictions, backtest, n_train: int, steps: int) -> None:
-    """The model against the naive last value (and the seasonal-naive value when the series has a
-    season), one step ahead and `steps` ahead (analysis.series.forecast_scores), then what
-    analysis.series.explain_forecast says about this series."""
-    sc = analysis.series.forecast_scores(values, predictions, backtest, n_train)
-    notes = analysis.series.explain_forecast(values, n_train, sc, fc.WINDOW)
-    row = st.container(horizontal=True, gap="large")  # wraps; fixed columns cut labels off at 1280 px
-    row.metric("LSTM, one step ahead (RMSE)", f"{sc.one_step:.3g}", f"{sc.one_step - sc.naive:+.3g} vs naive",
+def _fmt(x: float, d: int, unit: str = "") -> str:
+    return f"{x:.{d}g}{unit}"
+
+
+def forecast_metrics(values, predictions, backtest, n_train: int, steps: int, shipped: fc.ShippedSeries | None = None,
+                     where=None) -> None:
+    """The model against the naive last value (and the value a season earlier: the shipped series'
+    calendar season, else one the training part shows), one step ahead and `steps` ahead
+    (analysis.series.forecast_scores). Then, for a shipped series, the sentence its walk-forward
+    numbers earn (analysis.series.verdict); for an upload, what analysis.series.explain_forecast
+    says about it. Every number is shown with the digits that tell the compared ones apart."""
+    where = where or st
+    unit = shipped.unit if shipped else ""
+    sc = analysis.series.forecast_scores(values, predictions, backtest, n_train,
+                                         season=shipped.season if shipped else None)
+    d = analysis.series.shown_digits(*(x for x in (sc.one_step, sc.naive, sc.seasonal_naive) if x is not None))
+    db = analysis.series.shown_digits(sc.backtest, sc.backtest_naive)
+    season = (shipped.season_name if shipped and shipped.season_name else
+              f"{sc.season} {shipped.step if shipped else 'step'}s") if sc.season is not None else None
+    row = where.container(horizontal=True, gap="large")  # wraps; fixed columns cut labels off at 1280 px
+    row.metric("LSTM, one step ahead (RMSE)", _fmt(sc.one_step, d, unit), f"{sc.one_step - sc.naive:+.{d}g} vs naive",
                delta_color="inverse", help=f"Root-mean-square error over the {sc.held_out} held-out steps, "
                                            "each predicted after reading all earlier ones.", width="content")
-    row.metric("Naive: repeat the last value", f"{sc.naive:.3g}", width="content")
+    row.metric("Naive: repeat the last value", _fmt(sc.naive, d, unit), width="content")
+    if sc.season is not None:
+        row.metric(f"Seasonal naive: {season} ago", _fmt(sc.seasonal_naive, d, unit),
+                   help=f"One step ahead: predict each value as the one {season} earlier.", width="content")
     capped = f" (the held-out part has only {sc.held_out} steps)" if sc.steps < steps else ""
-    row.metric(f"LSTM, {sc.steps} steps ahead (RMSE)", f"{sc.backtest:.3g}",
-               f"{sc.backtest - sc.backtest_naive:+.3g} vs naive", delta_color="inverse",
+    row.metric(f"LSTM, {sc.steps} steps ahead (RMSE)", _fmt(sc.backtest, db, unit),
+               f"{sc.backtest - sc.backtest_naive:+.{db}g} vs naive", delta_color="inverse",
                help="Forecast made at the start of the held-out part, feeding its own predictions back." + capped,
                width="content")
-    row.metric(f"Naive, {sc.steps} steps ahead", f"{sc.backtest_naive:.3g}", width="content")
-    if sc.season is not None:
-        row.metric(f"Seasonal naive: {sc.season} steps ago", f"{sc.seasonal_naive:.3g}",
-                   help="One step ahead: predict each value as the one a season earlier.", width="content")
+    row.metric(f"Naive, {sc.steps} steps ahead", _fmt(sc.backtest_naive, db, unit), width="content")
+    if shipped is not None:
+        wf = analysis.series.walk_forward(values, predictions, n_train, sc.season)
+        names = {"model": "LSTM", "naive": "naive", "seasonal_naive": "seasonal naive"}
+        dm = analysis.series.shown_digits(*(x.mae for x in wf.scores.values()))
+        where.info(analysis.series.verdict(values, n_train, wf, shipped.subject, shipped.next_value, unit,
+                                           season_name=season))
+        where.caption(f"Walk-forward over the {wf.held_out} held-out {shipped.step}s, one step ahead: mean absolute "
+                      "error " + ", ".join(f"{names[k]} {_fmt(x.mae, dm, unit)}" for k, x in wf.scores.items()) + ".")
+        return
+    notes = analysis.series.explain_forecast(values, n_train, sc, fc.WINDOW)
     if notes:
         (st.info if sc.one_step >= sc.naive else st.caption)(" ".join(notes))
 
@@ -65,20 +96,28 @@ class SeriesInput:
     name: str  # registry name, for get_trace
     weights_key: str  # names the weights for the caches ("default", or one fit in the app)
     steps: int  # default forecast length
+    shipped: fc.ShippedSeries | None = None  # a series shipped with its own trained model
 
 
-def shipped_series() -> SeriesInput | None:
-    """The registry's series model on the shipped sunspots."""
-    name = list_models("recurrent", input_kind="series")[0]
-    model = load_or_report(name, "default", "default")
+UPLOAD = "Upload a CSV"
+SOURCES = [s.label for s in fc.SHIPPED.values()] + [UPLOAD]  # index 0, the radio's default: sunspots
+
+
+@st.cache_data(show_spinner=False)
+def _load(key: str) -> tuple[list, np.ndarray, int]:
+    return fc.load_series(fc.SHIPPED[key])
+
+
+def shipped_series(s: fc.ShippedSeries) -> SeriesInput | None:
+    """A shipped series and the forecaster trained on its earlier part."""
+    model = load_or_report(s.model, "default", "default")
     if model is None:
         return None
     weights_badge(model)
-    years, values = fc.load_sunspots()
-    st.caption("Yearly mean sunspot number 1700-2008 (SIDC / NOAA, public domain). The LSTM learned from "
-               f"1700-{fc.TEST_START - 1}; the years from {fc.TEST_START} on are held out.")
-    return SeriesInput(values, [int(y) for y in years], "sunspot number", int(np.searchsorted(years, fc.TEST_START)),
-                       model, name, "default", 22)
+    index, values, n_train = _load(s.key)
+    st.caption(f"{s.caption} The LSTM learned from {index[0]} to {index[n_train - 1]} ({n_train:,} {s.step}s); "
+               f"the {len(values) - n_train:,} {s.step}s from {index[n_train]} to {index[-1]} are held out.")
+    return SeriesInput(values, index, s.y_title, n_train, model, s.model, "default", s.horizon, s)
 
 
 def uploaded_series() -> SeriesInput | None:
@@ -140,11 +179,11 @@ def _fitted(series, column: str, fit_key: str):
 
 def view(present: bool) -> None:
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium") if present else st
-    src = scene(row.radio, "Series", ["Sunspots (shipped)", "Upload a CSV"], horizontal=True, key="ts_src")
-    sunspots = src.startswith("Sunspots")
+    src = scene(row.radio, "Series", SOURCES, horizontal=True, key="ts_src")
+    shipped = next((s for s in fc.SHIPPED.values() if s.label == src), None)
     hero = st.container() if present else None  # presenting: the forecast under its controls, the data folded
-    with st.expander("Data and model", expanded=not sunspots) if present else st.container():
-        s = shipped_series() if sunspots else uploaded_series()
+    with st.expander("Data and model", expanded=shipped is None) if present else st.container():
+        s = shipped_series(shipped) if shipped else uploaded_series()
     if s is None:
         return
     key = input_key("series", s.values)
@@ -157,7 +196,7 @@ def view(present: bool) -> None:
         future = forecast(s.name, s.weights_key, key, steps, s.model, s.values)
         past = s.values[: s.n_train]
         backtest = forecast(s.name, s.weights_key, input_key("series", past), steps, s.model, past)
-    forecast_metrics(s.values, tr.output, backtest, s.n_train, steps)  # presenting: under the figure
+    forecast_metrics(s.values, tr.output, backtest, s.n_train, steps, s.shipped)  # presenting: under the figure
     hero = hero or st.container()
     fig = plots.series_figure(s.index, s.values, tr.states(kind), kind, tr.output, s.n_train,
                               analysis.extend_index(s.index, steps), future, backtest,

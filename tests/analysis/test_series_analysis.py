@@ -81,3 +81,111 @@ def test_a_random_walk_is_explained_as_one():
     sc = forecast_scores(walk, np.r_[walk[1:], walk[-1]] + 5, np.full(5, walk[239]), 240)  # a model 5 off
     notes = " ".join(explain_forecast(walk, 240, sc, window=64))
     assert sc.season is None and "random walk" in notes and "beats" not in notes
+
+
+# --- walk-forward evaluation and the sentence it earns -------------------------------------------------
+
+def test_walk_forward_scores_the_model_and_both_baselines_exactly():
+    from nnviz.analysis.series import walk_forward
+
+    values = [1.0, 2.0, 4.0, 4.0, 2.0, 3.0]  # n_train 4: held out 2, 3
+    predictions = [0.0, 0.0, 0.0, 3.0, 2.0, 99.0]  # predictions[3] -> values[4], [4] -> values[5]; the last has no target
+    wf = walk_forward(values, predictions, 4, season=3)
+    assert wf.held_out == 2 and list(wf.scores) == ["model", "naive", "seasonal_naive"]
+    m, n, s = wf.scores["model"], wf.scores["naive"], wf.scores["seasonal_naive"]
+    assert (m.rmse, m.mae) == (pytest.approx(math.sqrt((1 + 1) / 2)), pytest.approx(1.0))  # [3, 2] vs [2, 3]
+    assert (n.rmse, n.mae) == (pytest.approx(math.sqrt((4 + 1) / 2)), pytest.approx(1.5))  # [4, 2] vs [2, 3]
+    assert (s.rmse, s.mae) == (pytest.approx(math.sqrt((0 + 1) / 2)), pytest.approx(0.5))  # [2, 4] vs [2, 3]: 3 steps back
+    assert wf.best_baseline == "seasonal_naive" and set(wf.baselines) == {"naive", "seasonal_naive"}
+    assert list(walk_forward(values, predictions, 4).scores) == ["model", "naive"]  # no season, no seasonal baseline
+
+
+def test_walk_forward_refuses_what_it_cannot_score():
+    from nnviz.analysis.series import walk_forward
+
+    with pytest.raises(ValueError, match="at least 5 values"):
+        walk_forward(np.arange(8.0), np.arange(8.0), 4, season=5)  # the first held-out value has no season before it
+    with pytest.raises(ValueError):
+        walk_forward(np.arange(8.0), np.arange(7.0), 4)
+    with pytest.raises(ValueError):
+        walk_forward(np.arange(8.0), np.arange(8.0), 8)
+
+
+def test_shown_digits_tells_different_numbers_apart():
+    from nnviz.analysis.series import shown_digits
+
+    assert shown_digits(19.64, 33.17) == 3
+    assert shown_digits(0.32594, 0.32591) == 5  # 0.326 and 0.326 would look equal
+    assert shown_digits(2.0, 2.0) == 3  # equal numbers may look equal
+
+
+def _walk(n=500, seed=3):
+    return 50 + np.cumsum(np.random.default_rng(seed).standard_normal(n))
+
+
+def test_the_sentence_flips_with_the_numbers():
+    from nnviz.analysis.series import verdict, walk_forward
+
+    v, n = _walk(), 400
+    naive = np.r_[v[:-1], v[-1]]  # predictions[t] = values[t]: exactly the naive forecast
+    loses = walk_forward(v, naive + 0.5, n)  # the naive forecast, half a unit off
+    wins = walk_forward(v, np.r_[v[1:], v[-1]] + 0.1, n)  # (almost) knows the next value
+    lost = verdict(v, n, loses, "this stock", "yesterday's price", " USD")
+    won = verdict(v, n, wins, "this stock", "yesterday's price", " USD")
+    r = loses.scores
+    assert lost.startswith(f"On this stock the LSTM does not beat repeating yesterday's price (RMSE "
+                           f"{r['model'].rmse:.3g} USD vs {r['naive'].rmse:.3g} USD).")
+    assert "random walk" in lost  # a random walk's changes do not depend on the last change
+    assert won.startswith("On this stock the LSTM beats repeating yesterday's price one step ahead (RMSE 0.1 USD vs")
+    assert "does not beat" not in won and "random walk" not in won
+
+
+def test_the_sentence_does_not_call_a_trending_series_a_random_walk():
+    from nnviz.analysis.series import autocorrelation, verdict, walk_forward
+
+    rng = np.random.default_rng(0)
+    steps = np.zeros(500)
+    for t in range(1, 500):  # changes that follow the previous change: not a random walk
+        steps[t] = 0.8 * steps[t - 1] + rng.standard_normal()
+    v, n = np.cumsum(steps), 400
+    assert autocorrelation(np.diff(v[:n]), 1)[1] > 0.5
+    s = verdict(v, n, walk_forward(v, np.r_[v[:-1], v[-1]] + 1, n), "it", "the last value")
+    assert "does not beat" in s and "random walk" not in s
+
+
+def test_the_seasonal_part_of_the_sentence_follows_which_baseline_is_better():
+    from nnviz.analysis.series import verdict, walk_forward
+
+    t = np.arange(100)
+    seasonal = np.where(t % 4 < 2, 10.0, 0.0)  # 10 10 0 0 ...: a season of 4 repeats exactly
+    wf = walk_forward(seasonal, np.r_[seasonal[:-1], 0.0] + 1.0, 80, season=4)  # model: the last value + 1
+    s = verdict(seasonal, 80, wf, "this series", "the last value", season_name="a season")
+    assert wf.scores["seasonal_naive"].rmse == 0 and wf.scores["model"].rmse > wf.scores["naive"].rmse
+    assert "does not beat repeating the last value" in s
+    assert "Repeating the value a season earlier scores 0, better than repeating the last value" in s
+    smooth = np.sin(t / 20.0)  # slow: the last value is better than the value 4 steps earlier
+    wf = walk_forward(smooth, np.r_[smooth[1:], 0.0], 80, season=4)  # a perfect model
+    s = verdict(smooth, 80, wf, "this series", "the last value", season_name="4 steps")
+    assert s.startswith("On this series the LSTM beats repeating the last value and the value 4 steps earlier one step "
+                        "ahead (RMSE 0 vs")
+    assert "worse than repeating the last value" in s
+    middle = walk_forward(seasonal, np.r_[seasonal[1:], 0.0] + 0.5, 80, season=4)  # beats naive, not seasonal
+    s = verdict(seasonal, 80, middle, "this series", "the last value", season_name="a season")
+    assert "beats repeating the last value (RMSE 0.5 vs" in s and "but not the value a season earlier (0)" in s
+
+
+def test_forecast_scores_take_a_known_season():
+    from nnviz.analysis.series import forecast_scores, seasonal_naive_rmse
+
+    walk = _walk()
+    sc = forecast_scores(walk, walk, np.full(5, walk[399]), 400, season=365)
+    assert sc.season == 365 and sc.seasonal_naive == pytest.approx(seasonal_naive_rmse(walk, 400, 365))
+    assert forecast_scores(walk, walk, np.full(5, walk[399]), 400).season is None  # nothing detected
+
+
+def test_extend_index_skips_weekends_after_trading_days():
+    days = [str(d) for d in np.busday_offset("2013-01-01", np.arange(30), roll="forward")]  # weekdays only
+    assert days[-1] == "2013-02-11"  # a Monday
+    assert A.extend_index(days, 6) == ["2013-02-12", "2013-02-13", "2013-02-14", "2013-02-15", "2013-02-18", "2013-02-19"]
+    calendar = [str(d) for d in np.arange(np.datetime64("2015-12-01"), np.datetime64("2016-01-01"))]
+    assert A.extend_index(calendar, 2) == ["2016-01-01", "2016-01-02"]  # every day, weekends included
