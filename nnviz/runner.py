@@ -13,6 +13,7 @@ example for each registered model.
 from __future__ import annotations
 
 import threading
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,13 @@ def run(model, raw, *, weights="default", **options) -> Trace:
         trace = _run_image(model, raw)
     elif spec.input_kind == "series":
         trace = model.run(as_series(raw, options.pop("column", None)), **options)
-    elif spec.family == "recurrent":  # a step loop keeps every state: the page's cap and cleaning, always
+    elif spec.family == "recurrent" and spec.extra.get("task", "next_char") == "next_char":
+        # a step loop keeps every state: the page's cap and cleaning, always; the labels of a
+        # next-character model are its characters, so they say which ones it can read
         text, notes = inputs.clean_text(raw, inputs.TEXT_CAP, "".join(spec.labels or ()) or None)
+        trace = model.run(text, **options)
+    elif spec.family == "recurrent":  # a word model (sentiment): its own cap, words not characters
+        text, notes = clean_sentence(raw, model)
         trace = model.run(text, **options)
     else:
         trace = model.run(raw, **options)
@@ -61,6 +67,33 @@ def run(model, raw, *, weights="default", **options) -> Trace:
         _runs += 1
     trace.model, trace.weights = spec.name, model.weights_info
     return trace
+
+
+WORD_CAP = 200  # tokens a word model reads: a running prediction over more is no longer readable
+
+
+def clean_sentence(raw, model, cap: int = WORD_CAP) -> tuple[str, list[str]]:
+    """Text for a word-level model -> (text it reads, notes). Control and format characters (a
+    pasted NUL, a zero-width space) become spaces, so they neither join nor split words unseen;
+    only the first `cap` tokens (words and punctuation, `model.first_words`) are read, with a note.
+    Empty text raises InputError; text without words is the model's to refuse (it knows what a word is)."""
+    if raw is None or not str(raw).strip():
+        raise inputs.InputError("The text is empty: type a sentence such as \"The story was wonderful\".")
+    text = str(raw)
+    notes: list[str] = []
+    limit = inputs.TEXT_CAP * 4  # characters looked at: far beyond the word cap, so no regex runs over megabytes
+    cut = len(text) > limit
+    head = text[:limit]
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\t" else ch for ch in head)
+    if cleaned != head:
+        notes.append("control or invisible characters were replaced by spaces")
+    text, n = model.first_words(cleaned, cap)
+    if n > cap:
+        more = "more than " if cut else ""  # only the first `limit` characters were counted
+        notes.append(f"the text has {more}{n:,} words and punctuation marks; only the first {cap:,} are read")
+    elif cut:
+        notes.append(f"only the first {limit:,} characters are read")
+    return text, notes
 
 
 def _run_image(model, raw) -> Trace:

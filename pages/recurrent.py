@@ -14,6 +14,7 @@ from nnviz import analysis, example_input, plots, ui
 from nnviz.inputs import TEXT_CAP, InputError, clean_text
 from nnviz.ui import nextword as nwui
 from nnviz.ui import recurrent as rui
+from nnviz.ui import sentiment as sentiment_ui
 from nnviz.ui import series as sui
 from nnviz.ui.export import chart, html, pack_button
 
@@ -238,7 +239,7 @@ def why_view(present: bool) -> None:
 
 # --- page --------------------------------------------------------------------------------------
 
-VIEWS = {"Text": text_view, "Time series": sui.view, "Why LSTMs": why_view}
+VIEWS = {"Text": text_view, "Sentiment": sentiment_ui.view, "Time series": sui.view, "Why LSTMs": why_view}
 st.title("RNN & LSTM explorer")
 view = ui.scene(st.radio, "View", list(VIEWS), horizontal=True, key="rnn_view", label_visibility="collapsed")
 VIEWS[view](present)
