@@ -129,6 +129,8 @@ def labelled_heatmap(
     fig = go.Figure(trace)
     longest = max((len(show_token(t)) for t in col_labels), default=1)
     label_room = 40 + 11 * longest if nc > 6 and longest > 2 else 40
+    if height is None and square and width_hint:  # as tall as the square the column's width allows
+        height = int(max(320, (width_hint - 230) * nr / max(nc, 1) + 70 + label_room + (30 if title else 0)))
     if height is None:
         cell = 44 if nr <= 12 else 36 if nr <= 24 else 24 if nr <= 48 else 14
         height = int(min(1300, max(320, 120 + label_room + cell * nr)))
@@ -139,6 +141,8 @@ def labelled_heatmap(
     hinted = width_hint
     width_hint = width_hint or (560 if square else None)
     col_px = (width_hint - 230) / max(nc, 1) if width_hint else None  # less the row labels and the colour bar
+    if col_px and col_px < 36 and fig.data[0].texttemplate:  # "0.54" does not fit a narrower cell: hover has it
+        fig.data[0].update(texttemplate=None)
     if col_px:  # upright labels are one line tall: they need that much of their column's width
         fs_x = max(16, min(fs_x, int(col_px / 1.4)))
         xv = list(range(0, nc, max(xv[1] - xv[0] if len(xv) > 1 else 1, math.ceil(fs_x * 1.4 / max(col_px, 1)))))
@@ -457,8 +461,10 @@ def head_lines(
 
 
 def token_bar(weights: np.ndarray, labels: list[str], title: str | None = None, *, ids=None,
-              y_title: str = "weight", highlight: int | None = None, height: int = 380) -> go.Figure:
-    """Per-token values as bars, token labels under them (numeric axis: repeated words stay apart)."""
+              y_title: str = "weight", highlight: int | None = None, height: int = 380,
+              width_px: int = 760) -> go.Figure:
+    """Per-token values as bars, token labels under them (numeric axis: repeated words stay apart),
+    thinned to what `width_px` (the figure's width on screen) shows side by side."""
     w = np.asarray(weights, dtype=np.float64)
     n = w.size
     ids = list(range(n)) if ids is None else [int(i) for i in ids]
@@ -470,7 +476,7 @@ def token_bar(weights: np.ndarray, labels: list[str], title: str | None = None, 
         hovertemplate="%{customdata}: %{y:.4f}<extra></extra>",
     ))
     size = max(14, tick_font_size(n))
-    ticks = thinned_ticks(n, max(2, int(760 // (size * 1.3))))  # upright labels side by side; hover names every bar
+    ticks = thinned_ticks(n, max(2, int((width_px - 80) // (size * 1.3))))  # upright labels side by side; hover names every bar
     fig.update_xaxes(tickvals=ticks, ticktext=[plot_text(labels[i]) for i in ticks], tickangle=-90 if n > 6 else 0,
                      tickfont=dict(size=size))
     fig.update_yaxes(title=dict(text=y_title, font=FONT), range=[0, max(1e-6, float(w.max())) * 1.18])
@@ -744,10 +750,11 @@ def translation_maps(trace, layer: int, head: int | None) -> dict[str, go.Figure
                                    row_title="output character being written", col_title="input character"),
         "encoder": attention_heatmap(_pick_head(trace.enc_self_attn, enc_layer, head if enc_layer == layer else None),
                                      src, src, f"Encoder self-attention, layer {enc_layer + 1}", square=False, height=620,
-                                     row_title="input character", col_title="input character"),
+                                     row_title="input character", col_title="input character", width_hint=380),
         "decoder": attention_heatmap(np.where(np.tril(np.ones(dec.shape, bool)), dec, np.nan), dec_in, dec_in,
                                      f"Decoder masked self-attention, layer {layer + 1}", masked=True, square=False,
-                                     height=620, row_title="decoder reads", col_title="earlier decoder input"),
+                                     height=620, row_title="decoder reads", col_title="earlier decoder input",
+                                     width_hint=380),  # half the page each, side by side
     }
 
 

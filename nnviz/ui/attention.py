@@ -304,8 +304,8 @@ def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
                 screen=None):
     if screen:
         left, right = st.container(), (st.expander("Head view (lines)") if lines else None)
-    else:
-        left, right = st.columns([2, 1], gap="medium") if lines else (st.container(), None)
+    else:  # the map across the page (every token label fits its row), the head view's lines under it
+        left, right = st.container(), (st.columns(2, gap="medium")[0] if lines else None)
     with left:
         # on a projector the rows need the title's height; the row of controls above says which head
         chart(plots.attention_heatmap(shown, q_labels, k_labels, None if screen and not half_width else title,
@@ -313,7 +313,9 @@ def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
                                       shared_scale=shared_scale, zmax=zmax,
                                       square=not (half_width or screen),
                                       height=screen or (620 if half_width else None),
-                                      width_hint=540 if screen and half_width else None),
+                                      # the page column it gets: 2/3 of the main area beside the lines
+                                      width_hint=540 if screen and half_width else
+                                      None if screen or half_width else 760),
               width="stretch", key=f"{key}_heat")
     if right is None:
         return
@@ -322,7 +324,7 @@ def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
         label = token_option(q_labels)
         q = scene(st.selectbox, "Lines from", [-1] + list(range(len(q_labels))), key=f"{key}_lineq",
                   format_func=lambda i: "every token" if i < 0 else label(i))
-        chart(plots.head_lines(att, q_labels, k_labels, "Head view: line opacity = weight",
+        chart(plots.head_lines(att, q_labels, k_labels, "Lines: opacity = weight",
                                query=None if q < 0 else q),
               width="stretch", key=f"{key}_lines")
 
@@ -348,17 +350,19 @@ def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
     left, right = (folded, first) if screen else st.columns([1, 2], gap="medium")
     with left:
         top = zmax or (1.0 if shared_scale else max(float(att.max()), 1e-6))
-        chart(plots.matrix_image(shown, f"All {Tq}×{Tk} (red box: the window)", window=window, height=460,
+        chart(plots.matrix_image(shown, f"All {Tq}×{Tk}", window=window, height=460,
                                  zmin=0.0, zmax=top),
               width="stretch", key=f"{key}_overview")
-        st.caption(f"The whole map as one image: {Tq * Tk:,} weights, too many to label.")
+        st.caption(f"The whole map as one image: {Tq * Tk:,} weights, too many to label. The red box is the window on the right.")
     with right:
         note = f", columns: top-{k} keys per query ({len(cols)})" if k else ""
         chart(plots.attention_heatmap(shown[np.ix_(rows, cols)], [q_labels[i] for i in rows],
                                       [k_labels[j] for j in cols], f"{title}: rows {start}-{stop - 1}{note}",
                                       q_ids=rows, k_ids=cols, masked=masked, shared_scale=shared_scale,
-                                      zmax=zmax, height=screen, square=not screen,
-                                      width_hint=1100 if screen else None),
+                                      # normal: 2/3 of the main area; rows as tall as their labels
+                                      # need (cells then are not square: 24 squares would be 12 px)
+                                      zmax=zmax, height=screen, square=False,
+                                      width_hint=1100 if screen else 520),
               width="stretch", key=f"{key}_heat")
     if lines:
         with st.expander("Head view (lines) for this window"):
@@ -446,7 +450,8 @@ def word_in_context(model, run, lay: Layout) -> None:
         for col, (name, tr, idx) in zip(st.columns(2), (("A", traces[0], ab["index_a"]), ("B", traces[1], ab["index_b"]))):
             w = A.head_average(tr.attentions[layer:layer + 1])[0, idx]
             chart(plots.token_bar(w, tr.tokens, f"{name}: '{word}' in layer {layer + 1} (mean of heads)",
-                                  highlight=idx, height=400), width="stretch", key=f"bank_bar_{name}", where=col)
+                                  highlight=idx, height=400, width_px=380), width="stretch", key=f"bank_bar_{name}",
+                  where=col)
 
 
 ROLLOUT_TEXT = ("**Average over heads**: what layer {l} does as a whole. **Rollout** (Abnar & Zuidema, 2020): "
