@@ -22,6 +22,13 @@ def _residual_cnn() -> str:
                 list_models(trace="features")[0])
 
 
+def _stock() -> str:
+    """The Time series view's label of the shipped stock (the forecasters' own list says it)."""
+    from ..forecast import SHIPPED
+
+    return next(s.label for s in SHIPPED.values() if "stock" in s.label.lower())
+
+
 def lessons() -> list[Lesson]:
     return [
         Lesson("Convolution", "A kernel is a small grid of weights. It slides over the image; each output pixel is "
@@ -39,14 +46,26 @@ def lessons() -> list[Lesson]:
         Lesson("Residual learning", "A residual block learns only a change F(x) and adds it to its input: the "
                "shortcut carries x through unchanged, which lets very deep networks train.", "pages/cnn.py",
                {"model": _residual_cnn(), "img_sample": "flower.jpg"}),
+        Lesson("Why this class", "For the top class, the channels of the last block that add most to its score, "
+               "exactly, and where in the photo that evidence lies (the CNN page's 'Why this class' tab).",
+               "pages/cnn.py", {"model": "mobilenet_v2", "img_sample": "flower.jpg"}),
         Lesson("Recurrent networks", "An RNN reads one character at a time and carries a hidden state from each "
                "step to the next; the state is all it remembers.", "pages/recurrent.py", {"rnn_net": "RNN"}),
         Lesson("LSTM gates", "An LSTM adds a cell state and three gates: the forget gate decides what to keep, "
                "the input gate what to write, the output gate what to show.", "pages/recurrent.py",
                {"rnn_kind": "forget gate f (how much to keep)"}),
+        Lesson("Next character, next word", "The model gives a probability for every next character; "
+               "multiplying them until a word ends gives the likeliest next words (under 'Next character').",
+               "pages/recurrent.py", {"rnn_text": "import os\n\ndef main(path):\n    with open(path) as f:\n        ret"}),
+        Lesson("Sentiment: reading the whole sentence", "An LSTM reads a review word by word; its guess after each "
+               "word shows how 'not' and 'but' turn the sentence, and the gates show what it forgets there.",
+               "pages/recurrent.py", {"rnn_view": "Sentiment"}),
         Lesson("Forecasting", "The same network reads a series and predicts the next value; compare it with "
                "simply repeating the last value, or the value one season ago.", "pages/recurrent.py",
                {"rnn_view": "Time series"}),
+        Lesson("A stock price", "On a stock's daily price the LSTM does not beat 'tomorrow = today': a price is "
+               "close to a random walk. On the weather it does, a little.", "pages/recurrent.py",
+               {"rnn_view": "Time series", "ts_src": _stock()}),
         Lesson("Why LSTMs", "Training sends the error backwards through time. In a plain RNN it fades at every "
                "step; the LSTM's cell state keeps it alive.", "pages/recurrent.py", {"rnn_view": "Why LSTMs"}),
         Lesson("Self-attention", "Each token asks a question (query), compares it with every token's key, turns "
