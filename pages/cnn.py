@@ -203,7 +203,38 @@ def why_tab() -> None:
           width="stretch", key="why_maps")
 
 
-for tab, view in zip(st.tabs(["Feature maps", "Pooling", "Filters", "Residual block", "Why this class"]),
-                     (maps_tab, pool_tab, filters_tab, residual_tab, why_tab)):
+def compare_tab() -> None:
+    if act.output.ndim != 3:
+        st.info(f"{layer} outputs a vector: pick a convolution or pooling layer to compare feature maps.")
+        return
+    # off until asked for: every tab runs on every rerun, and a second image means a second model run
+    if not ui.scene(st.toggle, f"Compare {layer} on a second image, on one colour scale", key="cmp"):
+        st.caption("Equal colours will mean equal values in both images.")
+        return
+    samples = ui.sample_files("digit" if spec.preprocess.digit else "photo")
+    if len(samples) > 1:  # a different sample from the first image's default
+        st.session_state.setdefault("img2_sample", samples[1].name)
+    with st.expander("Second image", expanded=True):
+        got2 = ui.image_input(digit_model=spec.preprocess.digit, key="img2", offer=False)
+    if got2 is None:
+        return
+    tr2 = ui.get_trace(name, weights_key, got2[1], model, got2[0])
+    a, b = act.output, tr2[layer].output  # (C, H, W) each
+    per_channel = st.session_state.get("scale", "per channel") == "per channel"  # the Feature maps tab's choice
+    order = plots.channel_order(a, st.session_state.get("sort", "index"))[:16]  # the first 16 in its order
+    limits = plots.cnn.comparison_limits(a, b, per_channel)
+    left, right = st.columns(2, gap="medium")
+    for col, maps, img, who, k in ((left, a, shown, "This image", "cmp_a"), (right, b, tr2.image, "Second image", "cmp_b")):
+        col.image(img, width=160)
+        chart(plots.feature_mosaic(maps, order, per_channel, f"{who}: {len(order)} channels", 380, limits=limits),
+              width="stretch", key=k, where=col)
+    st.caption(f"{layer}, channels {', '.join(map(str, order))} (the Feature maps tab's order), "
+               + ("each channel scaled by its lowest and highest value over both images."
+                  if per_channel else "one scale for every channel of both images."))
+
+
+for tab, view in zip(st.tabs(["Feature maps", "Pooling", "Filters", "Residual block", "Why this class",
+                              "Compare two images"]),
+                     (maps_tab, pool_tab, filters_tab, residual_tab, why_tab, compare_tab)):
     with tab:
         view()

@@ -47,7 +47,7 @@ def channel_order(maps: np.ndarray, sort: str = "index") -> list[int]:
 
 def mosaic_image(
     maps: np.ndarray, channels: list[int], per_channel: bool, cols: int | None = None,
-    min_tile: int = 48, max_side: int = MOSAIC_SIDE,
+    min_tile: int = 48, max_side: int = MOSAIC_SIDE, limits: tuple | None = None,
 ) -> tuple[np.ndarray, MosaicLayout, tuple[float, float, str]]:  # (indices, layout, range)
     """Tile `maps[channels]` (each H x W) into one image of palette indices (see `palette`).
 
@@ -69,13 +69,15 @@ def mosaic_image(
     th, tw = h * up, w * up
     gap = max(1, th // 24)
     grid = np.full((rows * (th + gap) - gap, cols * (tw + gap) - gap), np.nan, dtype=np.float32)
+    # `limits` (another image's maps beside these): per channel, (lo (C,), hi (C,)) over both
+    # images; shared, a (vmin, vmax, scale) over both; so equal colours mean equal values
     if per_channel:
-        lo = sel.reshape(n, -1).min(1)[:, None, None]
-        hi = sel.reshape(n, -1).max(1)[:, None, None]
+        lo = (limits[0][channels] if limits else sel.reshape(n, -1).min(1))[:, None, None]
+        hi = (limits[1][channels] if limits else sel.reshape(n, -1).max(1))[:, None, None]
         sel = (sel - lo) / np.where(hi > lo, hi - lo, 1.0)
         rng = (0.0, 1.0, SEQUENTIAL)
     else:
-        rng = value_range(sel)
+        rng = limits or value_range(sel)
     for i in range(n):
         r, c = divmod(i, cols)
         tile = np.repeat(np.repeat(sel[i], up, 0), up, 1)
@@ -99,11 +101,13 @@ def feature_mosaic(
     per_channel: bool = True,
     title: str | None = None,
     height: int = 640,
+    limits: tuple | None = None,
 ) -> go.Figure:
     """Every channel of a (C, H, W) activation as one image, with a colour bar and hover/click
-    targets (a scatter point per tile, customdata = channel index)."""
+    targets (a scatter point per tile, customdata = channel index). `limits`: see mosaic_image
+    (comparison_limits gives them for two images on one scale)."""
     channels = list(range(maps.shape[0])) if channels is None else list(channels)
-    idx, lay, (vmin, vmax, scale) = mosaic_image(maps, channels, per_channel)
+    idx, lay, (vmin, vmax, scale) = mosaic_image(maps, channels, per_channel, limits=limits)
     flat = maps[channels].reshape(len(channels), -1)
     centres = [lay.centre(i) for i in range(len(channels))]
     fig = go.Figure(go.Image(source=encode_mosaic(idx, scale), hoverinfo="skip"))
@@ -116,12 +120,21 @@ def feature_mosaic(
             text=[f"mean {m:.3g}, max {x:.3g}" for m, x in zip(flat.mean(1), flat.max(1))],
         )
     )
-    bar_title = "per-channel min → max" if per_channel else "activation"
+    bar_title = ("per-channel min → max" + (" of both" if limits else "")) if per_channel else "activation"
     fig.add_trace(colorbar_trace(vmin, vmax, scale, bar_title))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     fig.update_layout(clickmode="event+select", dragmode=False)
     return base_layout(fig, title, height)
+
+
+def comparison_limits(a: np.ndarray, b: np.ndarray, per_channel: bool) -> tuple:
+    """One colour scale for two images' (C, H, W) maps of the same layer: per channel, each
+    channel's min and max over both; shared, one range over everything."""
+    if per_channel:
+        both = np.concatenate([a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)], axis=1)
+        return both.min(1), both.max(1)
+    return value_range(np.concatenate([a.ravel(), b.ravel()]))
 
 
 def overlay(image: np.ndarray, channel: np.ndarray, alpha: float = 0.55, title: str | None = None,

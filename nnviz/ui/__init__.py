@@ -278,10 +278,12 @@ def sample_files(kind: str) -> list[Path]:
 LAST_IMAGE = "nnviz_last_image"  # session_state: the last image a page ran on, for other pages
 
 
-def image_input(digit_model: bool, key: str = "img", allow_shared: bool = False) -> tuple[inputs.LoadedImage, str] | None:
+def image_input(digit_model: bool, key: str = "img", allow_shared: bool = False,
+                offer: bool = True) -> tuple[inputs.LoadedImage, str] | None:
     """Sample / upload / draw / the image another page last used. Returns (image, input key) or
     None after a message. An upload is kept for this page (Streamlit forgets a file uploader's
-    file when the user visits another page), and the image is offered to other pages."""
+    file when the user visits another page), and the image is offered to other pages (unless
+    `offer` is False: a second image for a comparison)."""
     shared = st.session_state.get(LAST_IMAGE) if allow_shared else None
     if shared is not None and shared[3] == key:  # this page's own image: nothing to borrow
         shared = None
@@ -295,7 +297,8 @@ def image_input(digit_model: bool, key: str = "img", allow_shared: bool = False)
     got = _image_from(src, digit_model, key)
     if got is not None:
         img, input_key, name = got
-        st.session_state[LAST_IMAGE] = (img, input_key, name, key)
+        if offer:
+            st.session_state[LAST_IMAGE] = (img, input_key, name, key)
         return img, input_key
     return None
 
