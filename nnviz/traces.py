@@ -21,6 +21,13 @@ import numpy as np
 from .types import WeightsInfo
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in float64 (logits -> probabilities that sum to 1)."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))  # minus the max: no overflow
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def _nbytes(obj) -> int:
     if isinstance(obj, np.ndarray):
         return obj.nbytes
@@ -177,10 +184,31 @@ class EncoderTrace(Trace):
     values: np.ndarray  # (L, H, T, dh)
     output: np.ndarray  # (D,) the sentence embedding: mean of the last layer over tokens
     offsets: list[tuple[int, int]] = field(default_factory=list)  # each token's span in the text
+    # A classifier on the encoder (minilm_sentiment) fills the fields below; a plain encoder run
+    # leaves them empty. W = words of the text (a word's '##' pieces join it), P = prefixes read.
+    logits: np.ndarray | None = None  # (K,) class logits (not probabilities; `probs` are)
+    labels: tuple[str, ...] | None = None  # class name of each logit
+    pooled: np.ndarray | None = None  # (D,) the classifier's input: `output` L2-normalised
+    words: list[str] = field(default_factory=list)  # (W,) each word as typed
+    word_tokens: list[tuple[int, int]] = field(default_factory=list)  # (W,) each word's tokens [start, end)
+    running: np.ndarray | None = None  # (P, K) logits of the text cut after word running_at[p]
+    running_at: np.ndarray | None = None  # (P,) int: the last word each prefix reads (0-based)
+    running_start: np.ndarray | None = None  # (K,) logits before any word: [CLS] [SEP] alone
+    leave_out: np.ndarray | None = None  # (W, K) logits of the text without word w (None: not measured)
 
     @property
     def embedding(self) -> np.ndarray:
         return self.output
+
+    @property
+    def probs(self) -> np.ndarray | None:
+        """(K,) softmax of `logits`: the class probabilities; None for a plain encoder run."""
+        return None if self.logits is None else softmax(self.logits)
+
+    @property
+    def running_probs(self) -> np.ndarray | None:
+        """(P, K) softmax of `running`: the class probabilities after each prefix."""
+        return None if self.running is None else softmax(self.running)
 
     @property
     def n_layers(self) -> int:
@@ -239,5 +267,5 @@ class CrossTrace(Trace):
 
 __all__ = [
     "Activation", "CausalTrace", "CrossTrace", "EncoderTrace", "FeatureTrace", "GATE_NAMES",
-    "LayerStates", "RecurrentTrace", "Trace",
+    "LayerStates", "RecurrentTrace", "Trace", "softmax",
 ]

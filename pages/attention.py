@@ -11,6 +11,7 @@ from nnviz.analysis import attention as A
 from nnviz.models import list_models
 from nnviz.types import InputError
 from nnviz.ui import attention as V
+from nnviz.ui import classify
 from nnviz.ui.export import chart, html, pack_button
 
 present = ui.page_setup()
@@ -19,7 +20,7 @@ pack_button("Attention explorer")
 ENCODER, CAUSAL, CROSS = (list_models(trace=kind)[0] for kind in ("encoder", "causal", "cross"))
 WEIGHTS = "default"
 VIEWS = ("One head", "All heads", "Average & rollout", "Word in context", "Step by step", "Positions",
-         "Masked (GPT)", "Cross-attention")
+         "Masked (GPT)", "Cross-attention", "Classify text")
 START = (4, 2)  # the encoder opens on layer 4, head 2, where 'it' looks at 'animal'
 STEP_KEYS = 16  # keys shown with numbers in the step-by-step view
 GPT_SHOW = ["after the mask (attention weights)", "before the mask (scores q·k/√d)"]
@@ -278,5 +279,7 @@ elif view == "Word in context":
         V.word_in_context(encoder, lambda text: run_encoder(encoder, text), LAY)
 elif view == "Masked (GPT)":
     view_masked()
-else:
+elif view == "Cross-attention":
     view_cross()
+else:
+    classify.view(LAY, present)

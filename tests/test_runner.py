@@ -11,7 +11,8 @@ from nnviz.traces import CausalTrace, CrossTrace, EncoderTrace, FeatureTrace, Re
 from nnviz.types import TRACE_KINDS, InputError
 
 KIND = {"cnn": FeatureTrace, "recurrent": RecurrentTrace}
-TRANSFORMERS = {"minilm": EncoderTrace, "char_gpt": CausalTrace, "date_translator": CrossTrace}
+TRANSFORMERS = {"minilm": EncoderTrace, "minilm_sentiment": EncoderTrace, "char_gpt": CausalTrace,
+                "date_translator": CrossTrace}
 ALL = [n for n in nnviz.list_models() if n != "vgg16"]  # vgg16 alone takes seconds; vgg11 covers VGG
 
 

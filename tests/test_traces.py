@@ -73,3 +73,35 @@ def test_numpy_layers_import_neither_torch_nor_streamlit(module):
 def test_feature_trace_probs_is_the_softmax_of_its_logits():
     ft = FeatureTrace(activations={}, output=np.log(np.array([1.0, 3.0, 6.0])))
     np.testing.assert_allclose(ft.probs, [0.1, 0.3, 0.6])
+
+
+def _encoder(**extra):
+    from nnviz.traces import EncoderTrace
+
+    T, D = 3, 4
+    return EncoderTrace(tokens=["[CLS]", "ok", "[SEP]"], ids=np.array([101, 7, 102]),
+                        hidden_states=np.zeros((2, T, D), np.float32), attentions=np.zeros((1, 2, T, T), np.float32),
+                        queries=np.zeros((1, 2, T, 2), np.float32), keys=np.zeros((1, 2, T, 2), np.float32),
+                        values=np.zeros((1, 2, T, 2), np.float32), output=np.ones(D, np.float32), **extra)
+
+
+def test_encoder_trace_classifier_fields_are_optional_and_additive():
+    plain = _encoder()
+    assert plain.logits is None and plain.probs is None and plain.running_probs is None
+    assert plain.words == [] and plain.leave_out is None and plain.embedding is plain.output
+    assert plain.nbytes == 4 * (24 + 18 + 3 * 12 + 4) + 8 * 3  # hidden, attentions, q/k/v, output; ids int64
+    tr = _encoder(logits=np.log(np.array([1.0, 3.0], np.float32)), labels=("negative", "positive"),
+                  running=np.log(np.array([[1.0, 1.0], [1.0, 3.0]])), running_at=np.array([0, 1]),
+                  words=["ok", "!"], word_tokens=[(1, 2), (2, 3)])
+    np.testing.assert_allclose(tr.probs, [0.25, 0.75])
+    np.testing.assert_allclose(tr.running_probs, [[0.5, 0.5], [0.25, 0.75]])
+    assert tr.nbytes == plain.nbytes + 2 * 4 + 4 * 8 + 2 * 8
+    back = pickle.loads(pickle.dumps(tr))
+    assert back.words == tr.words and back.labels == tr.labels and np.array_equal(back.running, tr.running)
+
+
+def test_softmax_is_stable_and_rowwise():
+    from nnviz.traces import softmax
+
+    np.testing.assert_allclose(softmax(np.array([1000.0, 1000.0])), [0.5, 0.5])  # no overflow
+    np.testing.assert_allclose(softmax(np.array([[0.0, np.log(3)], [0.0, 0.0]])), [[0.25, 0.75], [0.5, 0.5]])

@@ -5,6 +5,6 @@ is one new module here and one line below.
 """
 from .registry import get_spec, list_models, load_model, register
 
-from . import cnn, recurrent, bert, gpt, seq2seq, forecasters, sentiment  # noqa: E402,F401  (each registers its models)
+from . import cnn, recurrent, bert, gpt, seq2seq, forecasters, sentiment, classifier  # noqa: E402,F401  (each registers its models)
 
 __all__ = ["get_spec", "list_models", "load_model", "register"]

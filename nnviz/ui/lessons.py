@@ -79,4 +79,7 @@ def lessons() -> list[Lesson]:
         Lesson("Masked and cross-attention", "A decoder may not look ahead: its mask hides the future. A "
                "translator's decoder also attends to the source sentence.", "pages/attention.py",
                {"att_view": "Cross-attention"}),
+        Lesson("Text classification", "A linear layer on the encoder's sentence vector says positive or negative; "
+               "read a sentence word by word and see which words move the prediction.", "pages/attention.py",
+               {"att_view": "Classify text"}),
     ]
