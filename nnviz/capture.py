@@ -88,9 +88,68 @@ def _first_tensor(obj) -> torch.Tensor | None:
     return None
 
 
-def _to_numpy(t: torch.Tensor, copy: bool) -> np.ndarray:
-    a = t.detach()[0].to("cpu", torch.float32)  # batch item 0
-    return a.clone().numpy() if copy else a.numpy()
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    a = t.detach()[0]  # batch item 0: a view, no copy
+    if a.dtype != torch.float32 or a.device.type != "cpu":
+        a = a.to("cpu", torch.float32)
+    return a.numpy()
+
+
+class _Seen:
+    """What a hook saw: the tensors themselves (no copy) and their version counters, which
+    PyTorch bumps on every in-place write, so after the forward we can tell if one was overwritten."""
+
+    __slots__ = ("module_type", "out", "out_version", "inp", "inp_version")
+
+    def __init__(self, module_type: str, out: torch.Tensor, inp: torch.Tensor | None, copy: bool) -> None:
+        self.module_type = module_type
+        # The slice before the clone: copy batch item 0 only, not the whole batch.
+        self.out = out.detach()[:1].clone() if copy else out
+        self.out_version = self.out._version
+        self.inp = None if inp is None else (inp.detach()[:1].clone() if copy else inp)
+        self.inp_version = None if self.inp is None else self.inp._version
+
+    def overwritten(self) -> bool:
+        return self.out._version != self.out_version or (self.inp is not None and self.inp._version != self.inp_version)
+
+    def activation(self, name: str) -> Activation:
+        return Activation(name=name, module_type=self.module_type, output=_to_numpy(self.out),
+                          input=None if self.inp is None else _to_numpy(self.inp))
+
+
+def _hooked_forward(model, x, modules, names: list[str], copy_names: set[str]):
+    """One forward with a hook on every named module; returns ({name: _Seen}, output). Hooks
+    only keep references (and copy the layers in `copy_names`): numpy conversion waits until
+    the forward is over, so the hooks add almost nothing to it."""
+    owner = threading.get_ident()
+    seen: dict[str, _Seen] = {}
+
+    def make_hook(name: str, record_input: bool, copy: bool):
+        def hook(module, args, output):
+            if name in seen or threading.get_ident() != owner:
+                return  # a module reused in one pass, or another session's forward
+            out = _first_tensor(output)
+            if out is not None:
+                seen[name] = _Seen(type(module).__name__, out, _first_tensor(args) if record_input else None, copy)
+
+        return hook
+
+    handles = []
+    try:
+        for n in names:
+            m = modules[n]
+            handles.append(m.register_forward_hook(make_hook(n, _records_input(m), n in copy_names)))
+        # no_grad, not inference_mode (and not inside a caller's inference_mode either):
+        # inference tensors carry no version counter, and the counter is how an in-place
+        # overwrite of a kept output is detected.
+        with torch.inference_mode(False), torch.no_grad():
+            y = model(x)
+        global forward_count
+        forward_count += 1
+    finally:
+        for h in handles:
+            h.remove()
+    return seen, y
 
 
 def capture(
@@ -102,50 +161,25 @@ def capture(
     """Run `model(x)` once and return every requested layer's output (batch item 0) as numpy.
 
     layers: module names (as in `model.named_modules()`); None means `default_layers(model)`.
-    copy: copy each output when the hook sees it. None (the default) copies unless the model
-    declares `inplace_free` (nnviz's own models): in another model, say torchvision's with
-    ReLU(inplace=True) or `out += identity`, a later op would overwrite a map the hook kept.
+    copy: True copies each output when the hook sees it; False never copies (an in-place op
+    later in the forward, say torchvision's ReLU(inplace=True) or `out += identity`, would
+    overwrite the kept map). None (the default) keeps references, then checks each kept tensor's
+    version counter: if any was written in place, the forward runs once more copying just those
+    layers. Models that modify nothing in place (nnviz's own, declared `inplace_free`; and the
+    conv/pool outputs of torchvision's ResNet) run once and copy nothing.
     """
-    if copy is None:
-        copy = not getattr(model, "inplace_free", False)
     modules = dict(model.named_modules())
     names = default_layers(model) if layers is None else list(layers)
     unknown = [n for n in names if n not in modules]
     if unknown:
         raise KeyError(f"no layer named {unknown[0]!r} in {type(model).__name__}")
 
-    owner = threading.get_ident()
-    found: dict[str, Activation] = {}
-
-    def make_hook(name: str, record_input: bool):
-        def hook(module, args, output):
-            if threading.get_ident() != owner or name in found:
-                return  # another session's forward, or a module reused in one pass
-            out = _first_tensor(output)
-            if out is None:
-                return
-            inp = _first_tensor(args) if record_input else None
-            found[name] = Activation(
-                name=name,
-                module_type=type(module).__name__,
-                output=_to_numpy(out, copy),
-                input=_to_numpy(inp, copy) if inp is not None else None,
-            )
-
-        return hook
-
     with _lock_for(model):
-        handles = []
-        try:
-            for n in names:
-                handles.append(modules[n].register_forward_hook(make_hook(n, _records_input(modules[n]))))
-            with torch.inference_mode():
-                y = model(x)
-            global forward_count
-            forward_count += 1
-        finally:
-            for h in handles:
-                h.remove()
+        seen, y = _hooked_forward(model, x, modules, names, set(names) if copy else set())
+        if copy is None:
+            overwritten = {n for n, s in seen.items() if s.overwritten()}
+            if overwritten:  # rare: pay a second forward rather than a copy in every capture
+                seen, y = _hooked_forward(model, x, modules, names, overwritten)
     out = _first_tensor(y)
-    ordered = {n: found[n] for n in names if n in found}  # module order, not call order
-    return FeatureTrace(activations=ordered, output=_to_numpy(out, copy) if out is not None else np.zeros(0))
+    ordered = {n: seen[n].activation(n) for n in names if n in seen}  # module order, not call order
+    return FeatureTrace(activations=ordered, output=_to_numpy(out) if out is not None else np.zeros(0))

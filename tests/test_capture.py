@@ -162,3 +162,65 @@ def test_in_place_models_get_the_maps_their_layers_returned():
 def test_nnviz_models_skip_the_copy_and_declare_it(lenet):
     assert lenet.inplace_free
     assert not any(getattr(mod, "inplace", False) for mod in lenet.modules())
+
+
+class _BnThenInplaceRelu(nn.Module):
+    """torchvision's conv -> bn -> ReLU(inplace=True): the ReLU overwrites the bn's output, never the conv's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3, padding=1)
+        self.bn = nn.BatchNorm2d(2)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+def test_only_overwritten_layers_cost_a_second_forward():
+    torch.manual_seed(1)
+    m = _BnThenInplaceRelu().eval()
+    x = torch.randn(1, 2, 6, 6)
+    with torch.inference_mode():
+        conv = m.conv(x)[0].clone().numpy()
+        bn = m.bn(m.conv(x))[0].clone().numpy()
+    assert (bn < 0).any()
+    before = forwards_run()
+    trace = capture(m, x, layers=["conv"])  # references kept, nothing overwritten: one forward, no copy
+    assert forwards_run() == before + 1
+    np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)
+    trace = capture(m, x, layers=["conv", "bn"])  # the ReLU wrote over bn's output: run again, copying bn
+    assert forwards_run() == before + 3
+    np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)
+    np.testing.assert_allclose(trace["bn"].output, bn, rtol=1e-6)  # negatives kept
+
+
+def test_in_place_block_costs_two_forwards_and_forced_copy_one():
+    m = _TorchvisionStyleBlock().eval()
+    x = torch.randn(1, 2, 5, 5)
+    before = forwards_run()
+    capture(m, x, layers=["conv"])
+    assert forwards_run() == before + 2  # overwritten seen by the version counter, then copied
+    capture(m, x, layers=["conv"], copy=True)
+    assert forwards_run() == before + 3
+
+
+def test_batch_of_several_keeps_item_0_and_copies_only_it():
+    m = _TorchvisionStyleBlock().eval()
+    x = torch.randn(3, 2, 5, 5)
+    with torch.inference_mode():
+        conv = m.conv(x)[0].clone().numpy()
+    trace = capture(m, x, layers=["conv"], copy=True)
+    np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)
+    assert trace["conv"].output.shape == (2, 5, 5)
+
+
+def test_capture_called_inside_inference_mode_still_sees_overwrites():
+    # Inference tensors have no version counter; capture must not depend on the caller's mode.
+    torch.manual_seed(0)
+    m = _TorchvisionStyleBlock().eval()
+    x = torch.randn(1, 2, 5, 5)
+    with torch.inference_mode():
+        conv = m.conv(x)[0].clone().numpy()
+        trace = capture(m, x.clone(), layers=["conv"])
+    np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)

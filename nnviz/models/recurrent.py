@@ -7,6 +7,13 @@ names and gate order (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`
 so a state_dict trained with the fast PyTorch module loads strict here, and
 tests/models/test_recurrent.py proves the outputs agree (`torch.testing.assert_close`).
 
+Two paths compute the same numbers. The step loop (`run_layers(..., reference=True)`, each
+cell's `_layer`) is the teaching reference: one time step per iteration, written as the equations
+read. The default path is fast: PyTorch's fused kernel (what `nn.LSTM` runs) gives every h_t, and
+with all h_t known the gates of every step come from one batched matrix product
+(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh for all t at once) and the LSTM cell state from an
+elementwise linear scan (c_t = f_t c_{t-1} + i_t g_t). The tests hold the two equal.
+
 Models (registry family "recurrent"):
 - `char_lstm`, `char_rnn`: character-level language models (embedding -> LSTM/RNN -> linear)
   trained on Python standard-library source by `nnviz/training/char_lm.py`.
@@ -38,7 +45,8 @@ _GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}  # rows of weight_ih = count * hid
 
 
 class _StepRecurrent(nn.Module):
-    """Shared machinery of RNN / LSTM / GRU: nn.RNNBase's parameters, a Python step loop.
+    """Shared machinery of RNN / LSTM / GRU: nn.RNNBase's parameters, the fused-kernel fast path
+    (`_run_fused`, the default) and the Python step loop it is tested against (`reference=True`).
 
     Layers run one after the other over the whole sequence (as nn.LSTM does without dropout),
     so the input projection x @ W_ih^T + b_ih of a layer is one matmul for all T steps and only
@@ -82,9 +90,23 @@ class _StepRecurrent(nn.Module):
             getattr(self, f"bias_hh_l{k}"),
         )
 
-    # Subclasses implement one layer over the whole sequence.
+    # Subclasses implement one layer over the whole sequence, step by step (the reference) ...
     def _layer(self, xp, w_hh, b_hh, h, c, record):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # ... and the record of one layer from its fused-kernel output (the fast path).
+    def _recompute(self, x, out, params, h0, c0) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fused(self, x, h0, c0, params: list, num_layers: int):
+        """PyTorch's fused kernel, the one `nn.LSTM.forward` calls, on this module's own
+        parameters: x (B, T, I) batch-first, h0 / c0 (num_layers, B, H). Returns out (B, T, H),
+        h_n (num_layers, B, H) and c_n (LSTM) or None. Differentiable, like nn.LSTM."""
+        args = (params, True, num_layers, 0.0, self.training, False, True)  # biases, no dropout, unidirectional, batch_first
+        if self.mode == "lstm":
+            return _FUSED["lstm"](x, (h0, c0), *args)
+        out, h_n = _FUSED[self.mode](x, h0, *args)
+        return out, h_n, None
 
     def _split_hx(self, hx, batch: int, like: torch.Tensor):
         """Initial (h0, c0), each (L, B, H); zeros when hx is None. c0 is None except for LSTM."""
@@ -93,13 +115,18 @@ class _StepRecurrent(nn.Module):
             return (zeros, zeros) if hx is None else hx
         return (zeros if hx is None else hx), None
 
-    def run_layers(self, x: torch.Tensor, hx=None, record: bool = False):
+    def run_layers(self, x: torch.Tensor, hx=None, record: bool = False, reference: bool = False):
         """x (B, T, I) batch-first. Returns output (B, T, H), final h (L, B, H), final c or None,
-        and when `record` a list per layer of {"h": (B,T,H), "c": (B,T,H) (LSTM), "gates": (B,T,G*H)}."""
+        and when `record` a list per layer of {"h": (B,T,H), "c": (B,T,H) (LSTM), "gates": (B,T,G*H)}.
+
+        reference: run the step-by-step loop (the teaching reference) instead of the fused kernel
+        plus vectorised gates; both give the same numbers and the same gradients."""
         if x.dim() != 3:
             raise ValueError(f"expected a (batch, time, features) tensor, got shape {tuple(x.shape)}")
         B, T, _ = x.shape
         h0, c0 = self._split_hx(hx, B, x)
+        if not reference and T > 0:
+            return self._run_fused(x, h0, c0, record)
         layer_in = x
         h_n, c_n, records = [], [], []
         for k in range(self.num_layers):
@@ -113,6 +140,23 @@ class _StepRecurrent(nn.Module):
         h_n = torch.stack(h_n)  # (L, B, H)
         c_n = torch.stack(c_n) if self.mode == "lstm" else None
         return layer_in, h_n, c_n, (records if record else None)
+
+    def _run_fused(self, x, h0, c0, record: bool):
+        params = [p for k in range(self.num_layers) for p in self._layer_params(k)]
+        if not record:  # all layers in one kernel call: exactly nn.LSTM's forward
+            return self._fused(x, h0, c0, params, self.num_layers)[:3] + (None,)
+        layer_in, h_n, c_n, records = x, [], [], []
+        for k in range(self.num_layers):  # one layer per call: every layer's h sequence is needed
+            p = self._layer_params(k)
+            h0_k, c0_k = h0[k:k + 1], None if c0 is None else c0[k:k + 1]  # (1, B, H)
+            out, h, c = self._fused(layer_in, h0_k, c0_k, list(p), 1)  # out (B, T, H)
+            records.append(self._recompute(layer_in, out, p, h0_k[0], None if c0_k is None else c0_k[0]))
+            h_n.append(h)
+            c_n.append(c)
+            layer_in = out
+        h_n = torch.cat(h_n)  # (L, B, H)
+        c_n = torch.cat(c_n) if self.mode == "lstm" else None
+        return layer_in, h_n, c_n, records
 
     def forward(self, x: torch.Tensor, hx=None):
         """Same call and return as the PyTorch module: LSTM -> (out, (h_n, c_n)), else (out, h_n)."""
@@ -136,6 +180,9 @@ class RNN(_StepRecurrent):
             hs.append(h)
         out = torch.stack(hs, dim=1)  # (B, T, H)
         return out, h, None, ({"h": out, "gates": None} if record else None)
+
+    def _recompute(self, x, out, params, h0, c0):
+        return {"h": out, "gates": None}  # a plain RNN has no gates: h is all there is
 
 
 class LSTM(_StepRecurrent):
@@ -164,6 +211,29 @@ class LSTM(_StepRecurrent):
             return out, h, c, None
         return out, h, c, {"h": out, "c": torch.stack(cs, dim=1), "gates": torch.stack(gates, dim=1)}
 
+    def _recompute(self, x, out, params, h0, c0):
+        """The step loop's gates and cell states from the fused kernel's h: with every h_{t-1}
+        known, no step waits for the one before, except c's linear recurrence (a scan)."""
+        w_ih, w_hh, b_ih, b_hh = params
+        B, T, H = out.shape
+        h_prev = torch.cat((h0[:, None], out[:, :-1]), dim=1)  # (B, T, H): h_{t-1}, h_{-1} = h0
+        # One matmul for both products: [x_t, h_{t-1}] @ [W_ih, W_hh]^T == x_t W_ih^T + h_{t-1} W_hh^T.
+        z = torch.addmm(b_ih + b_hh, torch.cat((x, h_prev), dim=2).reshape(B * T, -1),
+                        torch.cat((w_ih, w_hh), dim=1).t()).view(B, T, 4 * H)  # (B, T, 4H) pre-activations
+        # i, f | g | o: sigmoid, tanh, sigmoid. In place when nothing needs z's gradient (the
+        # views' run): no copy of a (B, T, 4H) tensor; out of place when autograd may need z.
+        if z.requires_grad:
+            gates = torch.cat((torch.sigmoid(z[..., :2 * H]), torch.tanh(z[..., 2 * H:3 * H]),
+                               torch.sigmoid(z[..., 3 * H:])), dim=2)  # (B, T, 4H)
+        else:
+            z[..., :2 * H].sigmoid_()
+            z[..., 2 * H:3 * H].tanh_()
+            z[..., 3 * H:].sigmoid_()
+            gates = z  # (B, T, 4H)
+        i, f, g, o = gates.chunk(4, dim=2)  # each (B, T, H)
+        c = linear_scan(f, i * g, c0)  # (B, T, H)
+        return {"h": out, "c": c, "gates": gates}
+
 
 class GRU(_StepRecurrent):
     """GRU (Cho et al. 2014). Matches nn.GRU, gate order r, z, n:
@@ -189,8 +259,50 @@ class GRU(_StepRecurrent):
         out = torch.stack(hs, dim=1)  # (B, T, H)
         return out, h, None, ({"h": out, "gates": torch.stack(gates, dim=1)} if record else None)
 
+    def _recompute(self, x, out, params, h0, c0):
+        """r, z, n of every step at once from the fused kernel's h_{t-1} (no recurrence left)."""
+        w_ih, w_hh, b_ih, b_hh = params
+        B, T, H = out.shape
+        h_prev = torch.cat((h0[:, None], out[:, :-1]), dim=1)  # (B, T, H): h_{t-1}
+        # Two products, not one: the reset gate multiplies only the recurrent part of n.
+        xp = torch.addmm(b_ih, x.reshape(B * T, -1), w_ih.t()).view(B, T, 3 * H)  # (B, T, 3H)
+        hp = torch.addmm(b_hh, h_prev.reshape(B * T, -1), w_hh.t()).view(B, T, 3 * H)  # (B, T, 3H)
+        rz = torch.sigmoid(xp[..., :2 * H] + hp[..., :2 * H])  # (B, T, 2H): r | z
+        n = torch.tanh(torch.addcmul(xp[..., 2 * H:], rz[..., :H], hp[..., 2 * H:]))  # (B, T, H)
+        return {"h": out, "gates": torch.cat((rz, n), dim=2)}  # (B, T, 3H)
+
+
+def linear_scan(a: torch.Tensor, b: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
+    """c_t = a_t * c_{t-1} + b_t for every t, with c_{-1} = c0: a, b (B, T, H), c0 (B, H) -> (B, T, H).
+
+    A Python loop over T costs a few microseconds per step (10,000 characters: tens of ms, more
+    than the fused LSTM itself). This is the work-efficient parallel scan instead: pairing steps
+    (2j, 2j+1) gives a half-length recurrence with a = a1 a0, b = a1 b0 + b1, whose solution is c
+    at the odd steps; the even steps follow in one elementwise op. log2(T) levels, O(T) work, and
+    only products of forget gates in [0, 1] and sums: no division or exp(-cumsum), nothing that
+    overflows. It differs from the loop by the rounding of a reordered sum."""
+    B, T, H = a.shape
+    if T <= 16:  # a short loop beats another level of small ops
+        cs, c = [], c0
+        for a_t, b_t in zip(a.unbind(1), b.unbind(1)):  # each (B, H)
+            c = torch.addcmul(b_t, a_t, c)
+            cs.append(c)
+        return torch.stack(cs, dim=1)  # (B, T, H)
+    n = T // 2 * 2
+    a0, a1, b0, b1 = a[:, 0:n:2], a[:, 1:n:2], b[:, 0:n:2], b[:, 1:n:2]  # each (B, n/2, H)
+    c_odd = linear_scan(a1 * a0, torch.addcmul(b1, a1, b0), c0)  # c_1, c_3, ..., c_{n-1}
+    c_before_even = torch.cat((c0[:, None], c_odd[:, :-1]), dim=1)  # c_{-1}, c_1, ..., c_{n-3}
+    c_even = torch.addcmul(b0, a0, c_before_even)  # c_0, c_2, ..., c_{n-2}
+    c = torch.stack((c_even, c_odd), dim=2).reshape(B, n, H)  # interleave: (B, n, H)
+    if T > n:  # odd length: the last step on its own
+        c = torch.cat((c, torch.addcmul(b[:, -1:], a[:, -1:], c[:, -1:])), dim=1)
+    return c
+
 
 CELLS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+# The kernels nn.RNN (tanh) / nn.LSTM / nn.GRU call; they take the parameter list in
+# nn.RNNBase's order (w_ih, w_hh, b_ih, b_hh per layer), which is ours.
+_FUSED = {"rnn": torch._VF.rnn_tanh, "lstm": torch._VF.lstm, "gru": torch._VF.gru}
 TORCH_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 

@@ -220,3 +220,81 @@ def test_series_run_and_forecast_agree():
     assert f[0] == pytest.approx(tr.output[-1], rel=1e-5)  # the forecast of the next year
     # Feeding the forecasts back in by hand gives the same numbers.
     assert m.run(np.append(v, f[:2])).output[-1] == pytest.approx(f[2], rel=1e-4)
+
+
+# --- The fast path (fused kernel + vectorised gates) equals the step-by-step reference --------
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+@pytest.mark.parametrize("length,batch,layers", [(1, 1, 1), (2, 3, 2), (17, 1, 3), (33, 2, 1), (300, 1, 2)])
+def test_fast_path_equals_the_step_reference(cell, length, batch, layers):
+    torch.manual_seed(length + batch + layers)
+    m = CELLS[cell](5, 12, layers)
+    x = torch.randn(batch, length, 5)
+    h0 = torch.randn(layers, batch, 12)
+    for hx in (None, (h0, torch.randn(layers, batch, 12)) if cell == "lstm" else h0):
+        with torch.no_grad():
+            fast = m.run_layers(x, hx, record=True)
+            ref = m.run_layers(x, hx, record=True, reference=True)
+            plain = m.run_layers(x, hx)  # all layers in one kernel call, nothing recorded
+        for a, b in zip(fast[:3], ref[:3]):  # out, h_n, c_n
+            if b is None:
+                assert a is None
+            else:
+                torch.testing.assert_close(a, b)
+        torch.testing.assert_close(plain[0], ref[0])
+        for rf, rr in zip(fast[3], ref[3]):
+            assert rf.keys() == rr.keys()
+            for key in rr:
+                if rr[key] is None:
+                    assert rf[key] is None
+                else:
+                    assert rf[key].shape == rr[key].shape
+                    torch.testing.assert_close(rf[key], rr[key])  # h, c and every gate, every step
+
+
+def test_linear_scan_equals_the_loop_over_long_sequences():
+    from nnviz.models.recurrent import linear_scan
+
+    torch.manual_seed(0)
+    for T in (1, 16, 17, 100, 1001, 4096):
+        a = torch.rand(2, T, 3, dtype=torch.float64)
+        a[:, ::7] = 1.0  # long memories (f = 1) and full resets (f = 0) both occur
+        a[:, ::11] = 0.0
+        b = torch.randn(2, T, 3, dtype=torch.float64)
+        c0 = torch.randn(2, 3, dtype=torch.float64)
+        c, loop = c0, []
+        for t in range(T):
+            c = a[:, t] * c + b[:, t]
+            loop.append(c)
+        torch.testing.assert_close(linear_scan(a, b, c0), torch.stack(loop, 1))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+def test_fast_path_gradients_equal_the_step_reference(cell):
+    """The Why-LSTMs view backpropagates through `run_layers`: the fused kernel's gradients are
+    the step loop's, for the inputs and for the weights."""
+    torch.manual_seed(6)
+    m = CharLM(cell, hidden=16, embed_dim=8, num_layers=2).double()
+    text = "def f(x):\n    return [x, (x + 1)]\n" * 3
+    g_fast = m.gradient_norms(text)
+    ids = torch.from_numpy(encode_text(text).ids)[None]
+    x = m.embed(ids).detach().requires_grad_(True)
+    grads = []
+    for reference in (False, True):
+        out, _, _, _ = m.rnn.run_layers(x, reference=reference)
+        score = torch.log_softmax(m.head(out[0, -1]), -1).max()
+        grads.append(torch.autograd.grad(score, (x, m.rnn.weight_hh_l0, m.rnn.weight_ih_l1)))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
+    np.testing.assert_allclose(g_fast, grads[1][0][0].norm(dim=-1).numpy(), rtol=1e-10, atol=1e-300)
+
+
+def test_recorded_trace_keeps_gradients_when_asked():
+    # record=True outside inference mode stays differentiable (out-of-place gate ops).
+    m = CELLS["lstm"](3, 4, 1)
+    x = torch.randn(1, 6, 3, requires_grad=True)
+    _, _, _, recs = m.run_layers(x, record=True)
+    (g,) = torch.autograd.grad(recs[0]["c"].sum() + recs[0]["gates"].sum(), x)
+    _, _, _, ref = m.run_layers(x, record=True, reference=True)
+    (g_ref,) = torch.autograd.grad(ref[0]["c"].sum() + ref[0]["gates"].sum(), x)
+    torch.testing.assert_close(g, g_ref)

@@ -1,5 +1,5 @@
-"""nnviz's benchmark: `python -m nnviz.bench`. Ratios are measured side by side in one run
-(these machines are noisy), so compare ratios, not seconds.
+"""nnviz against itself (`python -m nnviz.bench --own`): the page-level figures that came before
+the peer race. Ratios are measured side by side in one run (these machines are noisy).
 
 Prints:
   capture overhead = forward with every conv/pool layer captured / plain forward (target <= 1.10)
@@ -16,9 +16,9 @@ import time
 import numpy as np
 import torch
 
-from . import plots
-from .capture import POOL_TYPES, capture, forwards_run
-from .models import load_model
+from .. import plots
+from ..capture import POOL_TYPES, capture, forwards_run
+from ..models import load_model
 
 
 def _interleaved(fns: dict, repeats: int) -> dict[str, float]:
@@ -56,10 +56,10 @@ def mosaic_bytes() -> dict:
     """ResNet-18's conv1 on a shipped photo: 64 real 112x112 maps."""
     import plotly.graph_objects as go
 
-    from .inputs import load_image, prepare_image
+    from ..inputs import load_image, prepare_image
 
     model = load_model("resnet18")
-    img = load_image((Path(__file__).resolve().parents[1] / "samples" / "china.jpg").read_bytes())
+    img = load_image((Path(__file__).resolve().parents[2] / "samples" / "china.jpg").read_bytes())
     x, _, _ = prepare_image(img, model.spec.preprocess)
     maps = capture(model, torch.from_numpy(x)[None], layers=["conv1"])["conv1"].output
     c, hw = maps.shape[0], maps.shape[1]
@@ -78,7 +78,7 @@ def layer_switch_forwards() -> dict:
 
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("pages/cnn.py")
     at.run()
@@ -128,10 +128,10 @@ def main() -> None:
 def convolution_speed(repeats: int = 5) -> dict:
     """The convolution playground after a slider change on a 1024x768 photo: server-side time to
     convolve and build the figures (input/output, step-through, pooling), and the bytes sent."""
-    from .inputs import load_image, resize, to_gray
-    from . import ops
+    from ..inputs import load_image, resize, to_gray
+    from .. import ops
 
-    img = load_image((Path(__file__).resolve().parents[1] / "samples" / "china.jpg").read_bytes())
+    img = load_image((Path(__file__).resolve().parents[2] / "samples" / "china.jpg").read_bytes())
     x = resize(to_gray(img.rgb), (1024, 768))  # (768, 1024), what the page works on for such an image
     kernel = ops.PRESETS["Sobel x"].weights
     out: dict = {"input": "768x1024 grayscale (china.jpg upscaled)"}
@@ -172,8 +172,8 @@ def recurrent_speed(repeats: int = 3) -> dict:
     A unit / gate / window change re-sends these bytes but runs no model (cached trace)."""
     import sysconfig
 
-    from . import analysis
-    from .models.recurrent import VOCAB
+    from .. import analysis
+    from ..models.recurrent import VOCAB
 
     lstm, rnn = load_model("char_lstm"), load_model("char_rnn")
     source = (Path(sysconfig.get_paths()["stdlib"]) / "shlex.py").read_text()
@@ -230,7 +230,7 @@ def attention_speed(sizes: tuple[int, ...] = (32, 128, 512), repeats: int = 3) -
     the layer slider (every MiniLM view has one)."""
     from streamlit.testing.v1 import AppTest
 
-    from .models.bert import MiniLM
+    from ..models.bert import MiniLM
 
     def page_bytes(node) -> int:
         total = 0
@@ -255,7 +255,7 @@ def attention_speed(sizes: tuple[int, ...] = (32, 128, 512), repeats: int = 3) -
     MiniLM.run = counted
     out: dict = {"views": ["head", "model", "rollout", "steps"]}
     try:
-        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=300)
         at.run()
         at.switch_page("pages/attention.py")
         at.run()
@@ -292,6 +292,3 @@ def attention_speed(sizes: tuple[int, ...] = (32, 128, 512), repeats: int = 3) -
         MiniLM.run = orig_run
     return out
 
-
-if __name__ == "__main__":
-    main()

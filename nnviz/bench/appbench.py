@@ -1,0 +1,147 @@
+"""The app as a user meets it: time from a widget change to a finished rerun (AppTest, the real
+page scripts), and a cold start in headless Chromium (`--browser`).
+
+A view-only change (layer, stride, window, head) must not run the model: its rerun is the
+render path. A new input (sample image, text) runs the model once and renders.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+from . import absent, figure
+
+ROOT = Path(__file__).resolve().parents[2]
+_KINDS = ("selectbox", "slider", "text_area", "radio", "number_input", "segmented_control", "select_slider", "toggle")
+
+_SENTENCES = ("The river bank was flooded after the storm, so the bank closed its doors early.",
+              "A man is eating food while the children play football in the park nearby.")
+_CODE = ('def f(x):\n    return [x, (x + 1) * 2, {"a": x}]\n\n' * 6,
+         'class A:\n    def g(self, y):\n        return (y, [y], "y")\n\n' * 6)
+
+# page -> (view-only change: key, values), (new input: key, values). Selectbox values are
+# option indices (the options come from the page); the rest are widget values.
+PAGES = {
+    "convolution": (("conv_stride", (2, 1)), ("conv_img_sample", (1, 0))),
+    "cnn": (("layer", (3, 2)), ("img_sample", (1, 0))),
+    "recurrent": (("rnn_width", (100, 80)), ("rnn_text", _CODE)),
+    "attention": (("att_layer", (3, 2)), ("att_text", _SENTENCES)),
+}
+
+
+def _widget(at, key: str):
+    for kind in _KINDS:
+        try:
+            return kind, getattr(at, kind)(key=key)
+        except (KeyError, IndexError):
+            continue
+    raise KeyError(f"no widget with key {key!r} on the page")
+
+
+def _change(at, key: str, value, new_input: bool = False) -> float:
+    """Set one widget, rerun, return the seconds the rerun took (AppTest reruns synchronously).
+    new_input: empty st.cache_data first, so the rerun pays for a model run as a first visit
+    with that input would (alternating two inputs would otherwise hit the cached trace)."""
+    kind, w = _widget(at, key)
+    if new_input:
+        import streamlit as st
+
+        st.cache_data.clear()
+    t = time.perf_counter()
+    if kind == "selectbox":
+        w.select_index(value).run()
+    elif kind == "text_area":
+        w.input(value).run()
+    else:
+        w.set_value(value).run()
+    dt = time.perf_counter() - t
+    if at.exception:
+        raise RuntimeError(f"{key}: {at.exception[0].message}")
+    return dt
+
+
+def reruns(quick: bool = False) -> dict:
+    try:
+        from streamlit.testing.v1 import AppTest
+    except ImportError:
+        return {"app.reruns": absent("streamlit not installed")}
+    out = {}
+    repeats = 1 if quick else 4
+    pages = {"convolution": PAGES["convolution"]} if quick else PAGES
+    for page, ((vkey, vvals), (ikey, ivals)) in pages.items():
+        try:
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+            at.run()
+            at.switch_page(f"pages/{page}.py")
+            at.run()
+            view, new = [], []
+            for r in range(repeats):  # interleaved: view, input, view, input ...
+                view.append(_change(at, vkey, vvals[r % 2]))
+                value = ivals[(r + 1) % 2]
+                if isinstance(value, str):
+                    value = value + " " * (r // 2)  # never the same text twice
+                new.append(_change(at, ikey, value, new_input=True))
+            out[f"app.{page}.view_change_s"] = figure(statistics.median(view), "<= 0.5", f"AppTest rerun after {vkey}")
+            out[f"app.{page}.new_input_s"] = figure(statistics.median(new), "<= 3.0", f"AppTest rerun after {ikey}, st.cache_data emptied: the model runs")
+        except Exception as e:  # a page mid-edit by someone else: report it, keep going
+            out[f"app.{page}.view_change_s"] = figure(None, "<= 0.5", f"error: {type(e).__name__}: {e}"[:200])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Cold start: `streamlit run` to the first drawn Plotly figure in headless Chromium
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cold_start(quick: bool = False, page: str = "cnn") -> dict:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"app.cold_start_s": absent("playwright not installed", "<= 15.0")}
+    if not Path(CHROMIUM).exists():
+        return {"app.cold_start_s": absent(f"no Chromium at {CHROMIUM}", "<= 15.0")}
+    port = _free_port()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # not part of the timed start
+        try:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                 "--server.address", "127.0.0.1", "--server.port", str(port),
+                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            try:
+                deadline = time.time() + 120
+                while time.time() < deadline:
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                            break
+                    except OSError:
+                        time.sleep(0.1)
+                up = time.perf_counter() - t0
+                pg = browser.new_page(viewport={"width": 1280, "height": 720})
+                pg.goto(f"http://127.0.0.1:{port}/{page}")
+                pg.wait_for_selector(".js-plotly-plot .main-svg", timeout=180_000)
+                drawn = time.perf_counter() - t0
+            finally:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+        finally:
+            browser.close()
+    return {"app.cold_start_s": figure(drawn, "<= 15.0", f"streamlit run -> first figure on /{page}; server healthy after {up:.1f} s")}
