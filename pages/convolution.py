@@ -177,7 +177,10 @@ try:  # the crop's real neighbours, padded only where the image really ends
 except InputError as e:
     st.info(f"Step-through: {e}")
     region = None
-if region is not None:
+
+
+@st.fragment  # Prev / Next / the arrow keys rerun only this: the image-sized figures above are not re-sent
+def conv_step(region, kernel, relu: bool, scale: float) -> None:
     oh, ow = region.out.shape
     pos = stepper("conv_pos", oh * ow, (oh, ow), "Output position")
     i, j = divmod(pos, ow)
@@ -188,7 +191,12 @@ if region is not None:
                      title=f"Input rows {ir}–{ir + region.padded.shape[0] - 1}, columns {ic}–"
                            f"{ic + region.padded.shape[1] - 1}: output cell ({r0 + i}, {c0 + j})"),
         width="stretch", key="conv_step")
-    if min(ir, ic) < 0 or ir + region.padded.shape[0] > H or ic + region.padded.shape[1] > W:
+
+
+if region is not None:
+    conv_step(region, kernel, relu, scale)
+    (ir, ic), (rh, rw) = region.image_origin, region.padded.shape
+    if min(ir, ic) < 0 or ir + rh > H or ic + rw > W:
         st.caption("Rows or columns outside the image (below 0 or past its size) are the padding.")
 
 # --- 5. pooling ---------------------------------------------------------------------------------------
@@ -232,6 +240,16 @@ chart(plots.pool_views(px, mx, av, winners, window, pstride,
                        f"{window}×{window} pooling, stride {pstride}, on {p_label}"),
       width="stretch", key="pool_fig")
 
+@st.fragment  # as conv_step: a window step reruns only this
+def pool_step(pcrop, cmx, cav, window: int, pstride: int, where: str) -> None:
+    poh, pow_ = cmx.shape
+    ppos = stepper("pool_pos", poh * pow_, (poh, pow_), "Pooling window", ("Shift+Left", "Shift+Right"))
+    pi, pj = divmod(ppos, pow_)
+    pstep = ops.pool_step(pcrop, window, pi, pj, pstride)
+    chart(plots.pool_step_figure(pcrop, pstep, cmx, cav, f"One pooling window{where}"),
+          width="stretch", key="pool_step")
+
+
 # step-through: the lecture matrix itself, or the same crop region as above
 if max(px.shape) <= SMALL_GRID:
     pcrop, where = px, ""
@@ -247,9 +265,4 @@ try:
 except InputError as e:
     st.info(f"Step-through: {e}")
 else:
-    poh, pow_ = cmx.shape
-    ppos = stepper("pool_pos", poh * pow_, (poh, pow_), "Pooling window", ("Shift+Left", "Shift+Right"))
-    pi, pj = divmod(ppos, pow_)
-    pstep = ops.pool_step(pcrop, window, pi, pj, pstride)
-    chart(plots.pool_step_figure(pcrop, pstep, cmx, cav, f"One pooling window{where}"),
-          width="stretch", key="pool_step")
+    pool_step(pcrop, cmx, cav, window, pstride, where)

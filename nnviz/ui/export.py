@@ -31,9 +31,20 @@ class Pack:
     query: str = ""
     items: list[tuple[str, object]] = field(default_factory=list)
 
+    keys: list[str | None] = field(default_factory=list)  # the chart key of each item (html: None)
+
     @property
     def figures(self) -> list:
         return [x for kind, x in self.items if kind == "figure"]
+
+    def put(self, kind: str, item, key: str | None = None) -> None:
+        """Add an item; a chart drawn again under the same key (a fragment's rerun redraws only its
+        own charts, and the record outlives it) replaces its earlier figure in place."""
+        if key is not None and key in self.keys:
+            self.items[self.keys.index(key)] = (kind, item)
+            return
+        self.items.append((kind, item))
+        self.keys.append(key)
 
 
 def slug(text: str, limit: int = 60) -> str:
@@ -71,7 +82,7 @@ def chart(fig, *, key: str, where=None, **kwargs):
     config["toImageButtonOptions"] = {**image_options(fig, pack.title if pack else "", key),
                                       **config.get("toImageButtonOptions", {})}
     if pack is not None:
-        pack.items.append(("figure", fig))
+        pack.put("figure", fig, key)
         pack.query = _link()  # the link as of the latest figure: widgets drawn above are all known
     return (where or st).plotly_chart(fig, key=key, config=config, **kwargs)
 
@@ -80,7 +91,7 @@ def html(body: str, where=None, *, markdown: bool = False):
     """Draw a coloured-text / token view (st.html, or st.markdown when `markdown`), recorded for the pack."""
     pack = current()
     if pack is not None:
-        pack.items.append(("html", body))
+        pack.put("html", body)
     w = where or st
     return w.markdown(body, unsafe_allow_html=True) if markdown else w.html(body)
 

@@ -132,3 +132,20 @@ def test_recurrent_pack_has_its_coloured_text_views(deferred):
         assert body in out
     assert len(_plots(out)) == len(at.get("plotly_chart"))
     assert np.all([out.count(b) == 1 for b in drawn])
+
+
+def test_a_chart_redrawn_under_its_key_replaces_its_figure_in_the_pack():
+    """A fragment's rerun (the step-through's Prev / Next) redraws only its own charts into the
+    record the last full run started: the pack keeps one figure per chart, the newest."""
+    import plotly.graph_objects as go
+
+    from nnviz.ui.export import Pack
+
+    pack = Pack("t")
+    a, b, c = go.Figure(layout_title_text="a"), go.Figure(layout_title_text="b"), go.Figure(layout_title_text="c")
+    pack.put("figure", a, "io")
+    pack.put("html", "<p>x</p>")
+    pack.put("figure", b, "step")
+    pack.put("figure", c, "step")  # the fragment drew the step again
+    assert [k for k, _ in pack.items] == ["figure", "html", "figure"]
+    assert pack.figures[1] is c and pack.figures[0] is a
