@@ -98,6 +98,7 @@ def text_view(present: bool) -> None:
     if not present:
         st.subheader("Inside the network, character by character")
     heatmap_controls(s, row, more)
+    rui.second_text(s, TEXT_MODELS[labels[0]], models[labels[0]], more or st)
     heat = hero if present else st.container()  # drawn last: it outlines the unit and position chosen below
     rui.one_unit(s)
     find_units(s)
@@ -130,10 +131,12 @@ def heatmaps(s: rui.TextScene) -> None:
     chart(
         plots.state_heatmap(s.states, s.main.tokens, s.start, s.stop, units, s.kind,
                   f"{s.labels[0]}: {Q[s.kind][0]}, characters {s.start}-{s.stop - 1} of {T}{order}",
-                  plots.quantity_range(s.kind, s.states), unit=s.unit, pos=s.pos, width_px=s.width_px,
+                  s.vrange or plots.quantity_range(s.kind, s.states), unit=s.unit, pos=s.pos, width_px=s.width_px,
                   height=HERO_PX if s.present else None),
         width="stretch", key="rnn_heat",
     )
+    if s.second is not None:
+        rui.second_heatmap(s, units)
     for lab in s.labels[1:]:
         tr = s.traces[lab]
         chart(

@@ -12,8 +12,9 @@ import streamlit as st
 
 from .. import analysis, plots
 from ..models import get_spec, list_models
-from . import clamp_state, scene
-from .export import html
+from ..inputs import TEXT_CAP, InputError, clean_text
+from . import clamp_state, get_trace, input_key, scene, scene_text
+from .export import chart, html
 from .nextword import sampled_words
 
 COLOURS = {"LSTM": plots.recurrent.LSTM_COLOUR, "RNN": plots.recurrent.RNN_COLOUR}
@@ -65,6 +66,8 @@ class TextScene:
     pattern: str = "bracket depth"
     pos: int = 0
     models: dict | None = None  # label -> the model (for what is not in the trace: next words, samples)
+    second: object = None  # the first network's trace of a second text, to compare (or None)
+    vrange: tuple | None = None  # one colour scale for both texts when comparing
 
     @property
     def main(self):
@@ -134,3 +137,32 @@ def gradient_summary(norms: dict[str, np.ndarray]) -> None:
     if any(zeros.values()):
         st.caption("Exact zeros: " + ", ".join(f"{lab} {z}" for lab, z in zeros.items())
                    + " characters whose gradient fell below float32's smallest number; drawn on the dotted floor.")
+
+
+SECOND_TEXT = "The professor said: \"An RNN reads one character at a time.\" Then she wrote (a, b) = (b, a)."
+
+
+def second_text(s: TextScene, name: str, model, where=st) -> None:
+    """Compare: the first network on a second text, both heatmaps on one colour scale and the same
+    unit rows (sets s.second and s.vrange; the Text view draws it under the first)."""
+    if not scene(where.toggle, "Compare with a second text (same units, one colour scale)", key="rnn_cmp"):
+        return
+    raw = scene_text(where.text_area, "Second text", key="rnn_text2", default=SECOND_TEXT, height=100)
+    try:
+        text, _ = clean_text(raw, TEXT_CAP)
+    except InputError as e:
+        where.error(f"Second text: {e}")
+        return
+    s.second = get_trace(name, "default", input_key("text", text), model, text)
+    s.vrange = plots.quantity_range(s.kind, np.concatenate([s.states, s.second.states(s.kind)]))
+
+
+def second_heatmap(s: TextScene, units: list[int] | None) -> None:
+    """The second text's heatmap: the first one's quantity, rows, window length and colour scale."""
+    tr = s.second
+    T2 = len(tr.tokens)
+    start = min(s.start, max(T2 - 1, 0))
+    stop = min(T2, start + (s.stop - s.start))
+    chart(plots.state_heatmap(tr.states(s.kind), tr.tokens, start, stop, units, s.kind,
+                              f"Second text: {plots.QUANTITIES[s.kind][0]}, characters {start}-{stop - 1} of {T2}",
+                              s.vrange, width_px=s.width_px), width="stretch", key="rnn_heat_2")
