@@ -51,8 +51,11 @@ def test_cnn_page_upload_and_switch_layers(page, app_url, shots):
     no_exceptions(page)
     expect(page.get_by_text("What lenet5 sees")).to_be_visible()
 
-    # switch layer through the selectbox
-    page.get_by_role("combobox", name="Layer", exact=True).click()
+    # switch layer through the selectbox (scrolled to first, as a user would: a menu opened by a
+    # click that also scrolls Streamlit's container closes again)
+    layer_box = page.get_by_role("combobox", name="Layer", exact=True)
+    layer_box.scroll_into_view_if_needed()
+    layer_box.click()
     page.get_by_role("option", name="features.3").first.click()
     settle(page)
     charts_drawn(page)
