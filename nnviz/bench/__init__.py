@@ -81,7 +81,7 @@ def run(quick: bool = False, browser: bool = False, apptest: bool = True, progre
     if apptest:
         sections += [appbench.reruns]
     if browser:
-        sections += [appbench.cold_start]
+        sections += [appbench.cold_start, appbench.view_changes]
     for section in sections:
         t = time.perf_counter()
         try:

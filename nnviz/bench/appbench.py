@@ -145,3 +145,100 @@ def cold_start(quick: bool = False, page: str = "cnn") -> dict:
         finally:
             browser.close()
     return {"app.cold_start_s": figure(drawn, "<= 15.0", f"streamlit run -> first figure on /{page}; server healthy after {up:.1f} s")}
+
+
+# --- a lecture's view changes in the browser (issue 9: no view change over 2 s end-to-end) -------------
+
+_SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+_LONG_SENTENCE = "The animal didn't cross the street because it was too tired. "  # 16 MiniLM tokens with [CLS]/[SEP]
+
+
+def _settle(pg, timeout: int = 180_000) -> None:
+    """A finished run, no stale elements, every chart drawn (as tests/browser/helpers.py settles)."""
+    pg.wait_for_timeout(200)
+    pg.wait_for_selector(_SETTLED, timeout=timeout)
+    pg.wait_for_function("document.querySelectorAll('[data-stale=\"true\"]').length === 0", timeout=timeout)
+    pg.wait_for_selector(_SETTLED, timeout=timeout)
+
+
+def _press(pg, key: str) -> float:
+    pg.evaluate("document.activeElement && document.activeElement.blur()")
+    t = time.perf_counter()
+    pg.keyboard.press(key)
+    _settle(pg)
+    return time.perf_counter() - t
+
+
+def _type(pg, label: str, text: str) -> None:
+    box = pg.get_by_label(label)
+    box.fill(text)
+    box.press("Control+Enter")
+    _settle(pg)
+
+
+def view_changes(quick: bool = False) -> dict:
+    """Seconds from a key press to the settled page in headless Chromium at 1280x720, median of
+    a few presses: the convolution step (a fragment), a layer switch on the rollout view with
+    ~500 tokens, a character step with 2,000 characters of code, and a gate switch on them."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"browser.view_change": absent("playwright not installed", "<= 2.0")}
+    if not Path(CHROMIUM).exists():
+        return {"browser.view_change": absent(f"no Chromium at {CHROMIUM}", "<= 2.0")}
+    n = 2 if quick else 5
+    code = (ROOT / "samples" / "code.txt").read_text(encoding="utf-8")
+    code = (code * (2000 // len(code) + 1))[:2000]
+    out = {}
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            pg = browser.new_page(viewport={"width": 1280, "height": 720})
+            url = f"http://127.0.0.1:{port}"
+            pg.goto(f"{url}/convolution")
+            _settle(pg)
+            out["browser.convolution_step_s"] = figure(
+                statistics.median(_press(pg, "ArrowRight") for _ in range(n)), "<= 2.0",
+                "Next window by the arrow key (a fragment: only the step figure is redrawn)")
+            pg.goto(f"{url}/attention?att_view=Average+%26+rollout&att_layer=2")
+            _settle(pg)
+            _type(pg, "Your text (MiniLM reads at most 512 tokens)", _LONG_SENTENCE * 31)  # 497 tokens
+            ts = [_press(pg, "ArrowRight" if i % 2 == 0 else "ArrowLeft") for i in range(n)]
+            out["browser.rollout_500_tokens_layer_s"] = figure(
+                statistics.median(ts), "<= 2.0", "layer switch on the rollout view, 497 tokens (maps, 497 bars, text)")
+            pg.goto(f"{url}/recurrent")
+            _settle(pg)
+            _type(pg, "Text (up to 2,000 characters)", code)
+            ts = [_press(pg, "ArrowLeft") for _ in range(n)]
+            out["browser.recurrent_2000_chars_step_s"] = figure(
+                statistics.median(ts), "<= 2.0", "one character back (next-character bars, words, heatmap outline)")
+            ts = []
+            for i in range(n):
+                box = pg.get_by_role("combobox", name="Show")
+                box.scroll_into_view_if_needed()  # a click that also scrolls the page closes the menu again
+                box.click()
+                option = pg.get_by_role("option").nth(1 + i % 4)  # another quantity each time
+                t = time.perf_counter()
+                option.click()
+                _settle(pg)
+                ts.append(time.perf_counter() - t)
+            out["browser.recurrent_2000_chars_gate_s"] = figure(
+                statistics.median(ts), "<= 2.0", "another gate or state under 2,000 characters (128 units)")
+            browser.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    return out
