@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -132,3 +134,44 @@ def example_input(name: str):
     if spec.input_kind == "series":
         return as_series(path.read_bytes())
     return path.read_text(encoding="utf-8") if path.suffix == ".txt" and path.is_file() else example
+
+
+class TraceCache:
+    """Least-recently-used traces, bounded in entries *and* bytes (Trace.nbytes): one 512-token
+    attention trace holds ~90 MB, so an entry count alone lets a class of students typing long
+    texts fill the server's memory. Shared by every session (the app's one cached run); the
+    newest trace is always kept, however large. Thread-safe; a model run happens outside the
+    lock, so two sessions may compute the same new key once each (harmless: equal traces)."""
+
+    def __init__(self, max_bytes: int, max_entries: int) -> None:
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key, compute: Callable[[], Trace]) -> Trace:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = value
+                self._bytes += value.nbytes
+            while len(self._items) > 1 and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+        return value
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0

@@ -96,3 +96,28 @@ def test_a_csv_gives_the_column_the_page_offers_first():
     np.testing.assert_array_equal(runner.as_series(csv), np.arange(101, 132, dtype=np.float32))  # close, as the page
     with pytest.raises(InputError, match="no column of numbers"):
         runner.as_series("year\n" + "\n".join(str(1900 + i) for i in range(40)))  # only a time axis
+
+
+def test_trace_cache_is_bounded_in_bytes_and_entries_and_keeps_the_newest():
+    import numpy as np
+
+    from nnviz.runner import TraceCache
+    from nnviz.traces import FeatureTrace
+
+    def trace(mb: int):
+        return FeatureTrace(activations={}, output=np.zeros(mb * 2**20 // 4, np.float32))
+
+    cache = TraceCache(max_bytes=10 * 2**20, max_entries=3)
+    made = []
+    for k, mb in [("a", 4), ("b", 4), ("c", 1)]:
+        cache.get(k, lambda mb=mb, k=k: made.append(k) or trace(mb))
+    assert len(cache) == 3 and cache.nbytes == 9 * 2**20
+    assert cache.get("a", lambda: made.append("again") or trace(1)) is not None and made == ["a", "b", "c"]
+    cache.get("d", lambda: trace(4))  # 13 MB > 10: the least recently used ("b") goes, not "a"
+    assert cache.nbytes == 9 * 2**20 and len(cache) == 3
+    cache.get("b", lambda: made.append("b") or trace(1))
+    assert made[-1] == "b"  # it had been evicted, so it ran again
+    cache.get("huge", lambda: trace(50))  # larger than the budget: kept alone, the rest evicted
+    assert len(cache) == 1 and cache.nbytes == 50 * 2**20
+    cache.clear()
+    assert len(cache) == 0 and cache.nbytes == 0

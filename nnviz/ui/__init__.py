@@ -158,12 +158,16 @@ def linear_head(name: str, weights_key: str, _model) -> tuple[np.ndarray, np.nda
     return pooled_linear_head(_model)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+# Every session's traces together: at most 32, and at most 640 MB (about seven 512-token attention
+# traces, or hundreds of CNN or character traces). Measured by the load test (BENCHMARKS_load.md).
+TRACES = runner.TraceCache(max_bytes=640 * 2**20, max_entries=32)
+
+
 def get_trace(name: str, weights_key: str, input_key: str, _model, _raw) -> Trace:
     """The one cached model run of every page: nnviz.run(model, raw input), keyed by model,
     weights and an input digest (`input_key`, which must also name any option that changes the
     run). Changing a view (layer, channel, head, unit...) reads this cache and runs nothing."""
-    return runner.run(_model, _raw)
+    return TRACES.get((name, weights_key, input_key), lambda: runner.run(_model, _raw))
 
 
 def input_key(kind: str, data: str | bytes | np.ndarray | list[int]) -> str:
