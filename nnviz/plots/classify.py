@@ -24,7 +24,7 @@ def _word_ticks(n: int, labels: list[str], first: int = 0) -> dict:
     step = max(1, math.ceil(n / MAX_LABELS))
     idx = list(range(0, n, step))
     return dict(tickvals=[first + i for i in idx], ticktext=[plot_text(labels[i]) for i in idx],
-                tickangle=-60 if n > 10 else 0, tickfont=dict(size=max(14, tick_font_size(n)), color="#222"))
+                tickangle=-90 if n > 10 else 0, tickfont=dict(size=max(14, tick_font_size(n)), color="#222"))
 
 
 def _label_sides(y: np.ndarray) -> list[str]:

@@ -82,7 +82,7 @@ def word_ticks(tokens: list[str], plot_px: float, marks: list[int] | tuple[int, 
     if step > 1:  # thinned: drop labels crowding a marked word
         xs = [x for x in xs if x in marks or all(abs(x - m) >= step for m in marks)]
     text = [f"<b>{_html.escape(tokens[i])}</b>" if i in marks else _html.escape(tokens[i]) for i in xs]
-    return dict(tickmode="array", tickvals=xs, ticktext=text, tickangle=0 if widest <= slot else -60,
+    return dict(tickmode="array", tickvals=xs, ticktext=text, tickangle=0 if widest <= slot else -90,
                 tickfont=TICKS, showgrid=False, range=[-0.6, len(tokens) - 0.4])
 
 

@@ -57,7 +57,7 @@ def lessons() -> list[Lesson]:
         Lesson("Next character, next word", "The model gives a probability for every next character; "
                "multiplying them until a word ends gives the likeliest next words (under 'Next character').",
                "pages/recurrent.py", {"rnn_text": "import os\n\ndef main(path):\n    with open(path) as f:\n        ret"}),
-        Lesson("Sentiment: reading the whole sentence", "An LSTM reads a review word by word; its guess after each "
+        Lesson("Sentiment, word by word", "An LSTM reads a review word by word; its guess after each "
                "word shows how 'not' and 'but' turn the sentence, and the gates show what it forgets there.",
                "pages/recurrent.py", {"rnn_view": "Sentiment"}),
         Lesson("Forecasting", "The same network reads a series and predicts the next value; compare it with "
