@@ -113,12 +113,19 @@ def maps_tab() -> None:
         st.session_state["channel"] = int(shown_ch[0])
     st.session_state["channel_for"] = view
     ui.clamp_state("channel", 0, c - 1, int(shown_ch[0]))
+    channel_detail(act.output, layer, shown)
+
+
+@st.fragment  # a channel or overlay change redraws only this: the mosaic above is not re-sent
+def channel_detail(maps: np.ndarray, layer: str, image: np.ndarray) -> None:
+    c, h, w = maps.shape
+    ui.clamp_state("channel", 0, c - 1, 0)
     ch = ui.scene(st.number_input, "Channel", 0, c - 1, key="channel")
     if ui.scene(st.toggle, "Overlay on the input", key="overlay"):
-        chart(plots.overlay(shown, act.output[ch], title=f"{layer}, channel {ch} over the input"),
+        chart(plots.overlay(image, maps[ch], title=f"{layer}, channel {ch} over the input"),
               width="stretch", key="big")
     else:
-        chart(plots.heatmap(act.output[ch], f"{layer}, channel {ch} ({h}×{w})", 520, "activation"),
+        chart(plots.heatmap(maps[ch], f"{layer}, channel {ch} ({h}×{w})", 520, "activation"),
               width="stretch", key="big")
 
 
