@@ -13,12 +13,14 @@ st.markdown(
 PAGES = [  # lecture order, as in the sidebar
     ("pages/convolution.py", "Convolution playground", "kernels, stride, padding and pooling on a real image, step by step",
      ":material/grid_on:"),
-    ("pages/cnn.py", "CNN explorer", "feature maps, pooling, filters, residual blocks and predictions of real CNNs",
+    ("pages/cnn.py", "CNN explorer",
+     "feature maps, pooling, filters, residual blocks, predictions of real CNNs and why they chose a class",
      ":material/image:"),
     ("pages/recurrent.py", "RNN & LSTM explorer",
-     "cell states and gates on your text and time series, and why LSTMs remember", ":material/timeline:"),
+     "cell states and gates on your text, next characters and words, sentiment word by word, forecasts of "
+     "real series, and why LSTMs remember", ":material/timeline:"),
     ("pages/attention.py", "Attention explorer",
-     "multi-head attention of a pretrained encoder step by step, positions, masked and cross-attention",
+     "multi-head attention of a pretrained encoder step by step, positions, masked and cross-attention, text classification",
      ":material/hub:"),
 ]
 for path, title, what, icon in PAGES:
