@@ -320,13 +320,17 @@ def _whole_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, sh
     if right is None:
         return
     with right:
-        clamp_state(f"{key}_lineq", -1, len(q_labels) - 1, -1)
-        label = token_option(q_labels)
-        q = scene(st.selectbox, "Lines from", [-1] + list(range(len(q_labels))), key=f"{key}_lineq",
-                  format_func=lambda i: "every token" if i < 0 else label(i))
-        chart(plots.head_lines(att, q_labels, k_labels, "Lines: opacity = weight",
-                               query=None if q < 0 else q),
-              width="stretch", key=f"{key}_lines")
+        head_lines(att, q_labels, k_labels, key)
+
+
+@st.fragment  # picking the lines' token redraws only the lines, not the map beside them
+def head_lines(att: np.ndarray, q_labels: list[str], k_labels: list[str], key: str) -> None:
+    clamp_state(f"{key}_lineq", -1, len(q_labels) - 1, -1)
+    label = token_option(q_labels)
+    q = scene(st.selectbox, "Lines from", [-1] + list(range(len(q_labels))), key=f"{key}_lineq",
+              format_func=lambda i: "every token" if i < 0 else label(i))
+    chart(plots.head_lines(att, q_labels, k_labels, "Lines: opacity = weight", query=None if q < 0 else q),
+          width="stretch", key=f"{key}_lines")
 
 
 def _paged_head(att, shown, q_labels, k_labels, key, title, *, masked, lines, shared_scale, zmax, screen=None):
