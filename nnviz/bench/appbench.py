@@ -47,13 +47,17 @@ def _widget(at, key: str):
 
 def _change(at, key: str, value, new_input: bool = False) -> float:
     """Set one widget, rerun, return the seconds the rerun took (AppTest reruns synchronously).
-    new_input: empty st.cache_data first, so the rerun pays for a model run as a first visit
-    with that input would (alternating two inputs would otherwise hit the cached trace)."""
+    new_input: empty st.cache_data and the app's trace cache first, so the rerun pays for a model
+    run as a first visit with that input would (alternating two inputs would otherwise hit the
+    cached trace)."""
     kind, w = _widget(at, key)
     if new_input:
         import streamlit as st
 
+        from .. import ui
+
         st.cache_data.clear()
+        ui.TRACES.clear()
     t = time.perf_counter()
     if kind == "selectbox":
         w.select_index(value).run()
@@ -89,7 +93,7 @@ def reruns(quick: bool = False) -> dict:
                     value = value + " " * (r // 2)  # never the same text twice
                 new.append(_change(at, ikey, value, new_input=True))
             out[f"app.{page}.view_change_s"] = figure(statistics.median(view), "<= 0.5", f"AppTest rerun after {vkey}")
-            out[f"app.{page}.new_input_s"] = figure(statistics.median(new), "<= 3.0", f"AppTest rerun after {ikey}, st.cache_data emptied: the model runs")
+            out[f"app.{page}.new_input_s"] = figure(statistics.median(new), "<= 3.0", f"AppTest rerun after {ikey}, caches emptied: the model runs")
         except Exception as e:  # a page mid-edit by someone else: report it, keep going
             out[f"app.{page}.view_change_s"] = figure(None, "<= 0.5", f"error: {type(e).__name__}: {e}"[:200])
     return out

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from .. import inputs, runner, weights as W
+from ..memory import keep_freed_memory
 from ..models import get_spec, list_models, load_model
 from ..traces import Trace
 from ..types import InputError, WeightsError
@@ -26,9 +27,10 @@ _APP_RAN = False  # has app.py run in this process?
 
 
 def app_started() -> None:
-    """Called by app.py on every run."""
+    """Called by app.py on every run: the server process keeps freed memory (nnviz.memory; once)."""
     global _APP_RAN
     _APP_RAN = True
+    keep_freed_memory()
 
 
 # --- one scene state -------------------------------------------------------------------------------
