@@ -37,23 +37,19 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
+from .server import HOST, START_TIMEOUT, free_port, health, netloc, start_server, stop_server
+
 MAX_SESSIONS = 100
 MAX_SECONDS = 120
-START_TIMEOUT = 90.0  # first /_stcore/health answer (torch imports)
 RUN_TIMEOUT = 120.0  # one script run, from the message that asked for it
 # page -> label of the widget a view change moves (the page's main view control)
 VIEW_WIDGET = {"cnn": "Layer", "attention": "Head", "recurrent": "Layer", "convolution": "Kernel"}
@@ -69,16 +65,6 @@ class HardTimeout(Exception):
 
 # --- the server -------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def netloc(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def parse_url(url: str) -> tuple[str, int]:
     """(host, port) of an http URL on loopback; anything else is refused."""
     u = urlsplit(url)
@@ -87,45 +73,6 @@ def parse_url(url: str) -> tuple[str, int]:
     if u.hostname not in LOOPBACK:
         raise ValueError(f"--url must be on loopback ({', '.join(LOOPBACK)}), not {u.hostname!r}")
     return u.hostname, u.port or 80
-
-
-def health(port: int, host: str = HOST) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{netloc(host, port)}/_stcore/health", timeout=2) as r:
-            return r.read() == b"ok"
-    except OSError:
-        return False
-
-
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    """The README's command; headless so that a run on a laptop with a display opens no browser."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", HOST, "--server.headless", "true"]
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
-    env["PYTHONUNBUFFERED"] = "1"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT
-    while not health(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_server(proc)
-            raise RuntimeError(f"the server did not answer on /_stcore/health; log: {log_path}")
-        time.sleep(0.3)
-    return proc
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=20)
-    except ProcessLookupError:
-        pass
 
 
 def listener_pid(port: int) -> int | None:

@@ -6,19 +6,13 @@ render path. A new input (sample image, text) runs the model once and renders.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 
+from ..server import ROOT, free_port, start_server, stop_server
 from . import absent, figure
 
-ROOT = Path(__file__).resolve().parents[2]
 _KINDS = ("selectbox", "slider", "text_area", "radio", "number_input", "segmented_control", "select_slider", "toggle")
 
 _SENTENCES = ("The river bank was flooded after the storm, so the bank closed its doors early.",
@@ -107,12 +101,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cold_start(quick: bool = False, page: str = "cnn") -> dict:
     try:
         from playwright.sync_api import sync_playwright
@@ -120,32 +108,20 @@ def cold_start(quick: bool = False, page: str = "cnn") -> dict:
         return {"app.cold_start_s": absent("playwright not installed", "<= 15.0")}
     if not Path(CHROMIUM).exists():
         return {"app.cold_start_s": absent(f"no Chromium at {CHROMIUM}", "<= 15.0")}
-    port = _free_port()
+    port = free_port()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # not part of the timed start
         try:
             t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                 "--server.address", "127.0.0.1", "--server.port", str(port),
-                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            proc = start_server(port)  # returns once /_stcore/health answers
             try:
-                deadline = time.time() + 120
-                while time.time() < deadline:
-                    try:
-                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                            break
-                    except OSError:
-                        time.sleep(0.1)
                 up = time.perf_counter() - t0
                 pg = browser.new_page(viewport={"width": 1280, "height": 720})
                 pg.goto(f"http://127.0.0.1:{port}/{page}")
                 pg.wait_for_selector(".js-plotly-plot .main-svg", timeout=180_000)
                 drawn = time.perf_counter() - t0
             finally:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
+                stop_server(proc)
         finally:
             browser.close()
     return {"app.cold_start_s": figure(drawn, "<= 15.0", f"streamlit run -> first figure on /{page}; server healthy after {up:.1f} s")}
@@ -194,20 +170,9 @@ def view_changes(quick: bool = False) -> dict:
     code = (ROOT / "samples" / "code.txt").read_text(encoding="utf-8")
     code = (code * (2000 // len(code) + 1))[:2000]
     out = {}
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    port = free_port()
+    proc = start_server(port)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pg = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -243,6 +208,5 @@ def view_changes(quick: bool = False) -> dict:
                 statistics.median(ts), "<= 2.0", "another gate or state under 2,000 characters (128 units)")
             browser.close()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop_server(proc)
     return out

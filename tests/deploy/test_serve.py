@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from nnviz.server import stop_server
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 SERVE = DEPLOY / "serve.sh"
@@ -175,13 +177,7 @@ def served(tmp_path_factory):
         assert sorted(backends) == ["b0", "b1"]
         yield Serve(proc, port, backends, err)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_server(proc, timeout=30)  # serve.sh and everything it started (one process group)
 
 
 def request(port: int, method: str, path: str, cookies: dict | None = None, headers: dict | None = None,

@@ -11,7 +11,6 @@ import ipaddress
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from nnviz.server import health, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / ".streamlit" / "config.toml"
@@ -164,14 +165,6 @@ def _server_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _health(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-            return r.read() == b"ok"
-    except OSError:
-        return False
-
-
 @contextmanager
 def serve(prefix: list[str], port: int, env: dict[str, str], log: Path):
     """`python -m streamlit run app.py --server.port P` from the repo root, as the README says
@@ -182,18 +175,13 @@ def serve(prefix: list[str], port: int, env: dict[str, str], log: Path):
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _health(port):
+        while not health(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the server did not answer on /_stcore/health:\n{log.read_text(errors='replace')}")
             time.sleep(0.3)
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
+        stop_server(proc)
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
