@@ -19,19 +19,7 @@ import torch
 from .. import plots
 from ..capture import POOL_TYPES, capture, forwards_run
 from ..models import load_model
-
-
-def _interleaved(fns: dict, repeats: int) -> dict[str, float]:
-    """Median seconds per call, alternating the candidates so drift hits all alike."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for f in fns.values():
-        f()  # warm-up
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+from . import interleaved
 
 
 def capture_overhead(name: str, size: int, channels: int, repeats: int) -> dict:
@@ -45,7 +33,7 @@ def capture_overhead(name: str, size: int, channels: int, repeats: int) -> dict:
         with torch.inference_mode():
             model(x)
 
-    t = _interleaved({"plain": plain, "conv_pool": lambda: capture(model, x, layers=conv_pool),
+    t = interleaved({"plain": plain, "conv_pool": lambda: capture(model, x, layers=conv_pool),
                       "page": lambda: capture(model, x)}, repeats)
     return {"model": name, "input": f"{channels}x{size}x{size}", "plain_ms": t["plain"] * 1e3,
             "captured_ms": t["conv_pool"] * 1e3, "ratio": t["conv_pool"] / t["plain"],
