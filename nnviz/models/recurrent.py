@@ -320,6 +320,28 @@ def _layer_states(rec: dict, cell: str) -> LayerStates:
     return LayerStates(h=h, c=None if c is None else c[0].detach().cpu().numpy(), gates=gates)
 
 
+def token_trace(model, ids: np.ndarray, tokens: list[str], unknown: list[int], labels: tuple[str, ...],
+                notes: list[str] | None = None) -> RecurrentTrace:
+    """One token per step through `model`'s embed -> recurrent layers -> head (every state and
+    gate recorded; the head's logits after every token): the run of the character models and of
+    the word-level sentiment model."""
+    with torch.inference_mode():
+        x = model.embed(torch.from_numpy(ids)[None])  # (1, T, E)
+        out, _, _, recs = model.rnn.run_layers(x, record=True)  # out (1, T, H)
+        logits = model.head(out)[0]  # (T, V)
+    return RecurrentTrace(
+        cell=model.cell,
+        layers=[_layer_states(r, model.cell) for r in recs],
+        output=logits.numpy(),
+        output_kind="logits",
+        tokens=tokens,
+        unknown=unknown,
+        labels=labels,
+        notes=list(notes or []),
+        **model.stamp(),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Text
 
@@ -351,20 +373,7 @@ class CharLM(NNVizModel):
         enc = self.encode(text)
         if len(enc.ids) == 0:
             raise InputError("Type at least one character.")
-        with torch.inference_mode():
-            x = self.embed(torch.from_numpy(enc.ids)[None])  # (1, T, E)
-            out, _, _, recs = self.rnn.run_layers(x, record=True)  # out (1, T, H)
-            logits = self.head(out)[0]  # (T, V)
-        return RecurrentTrace(
-            cell=self.cell,
-            layers=[_layer_states(r, self.cell) for r in recs],
-            output=logits.numpy(),
-            output_kind="logits",
-            tokens=enc.chars,
-            unknown=enc.unknown,
-            labels=tuple(self.vocab),
-            **self.stamp(),
-        )
+        return token_trace(self, enc.ids, enc.chars, enc.unknown, tuple(self.vocab))
 
     def sample(self, prompt: str, length: int = 200, temperature: float = 1.0, seed: int | None = 0) -> str:
         """Continue `prompt` by `length` characters drawn from softmax(logits / temperature).

@@ -28,7 +28,7 @@ from torch import nn
 from ..traces import RecurrentTrace
 from ..types import InputError
 from .base import NNVizModel
-from .recurrent import LSTM, _layer_states
+from .recurrent import LSTM, token_trace
 from .registry import register
 
 PAD, UNK = "<pad>", "<unk>"  # ids 0 and 1 of every vocabulary
@@ -167,10 +167,6 @@ class SentimentLSTM(NNVizModel):
         """States and gates at every word, and the (T, 2) logits after every word (columns
         negative, positive); trace.probs(t)[1] is P(positive) after word t."""
         enc = self._checked(text)
-        with torch.inference_mode():
-            x = self.embed(torch.from_numpy(enc.ids)[None])  # (1, T, E)
-            out, _, _, recs = self.rnn.run_layers(x, record=True)  # out (1, T, H)
-            logits = self.head(out)[0]  # (T, 2)
         notes = []
         if enc.unknown:
             unseen = list(dict.fromkeys(enc.words[i] for i in enc.unknown))
@@ -178,17 +174,7 @@ class SentimentLSTM(NNVizModel):
             n = len(enc.unknown)
             notes.append(f"{n} word{'s' if n > 1 else ''} the model never saw in training ({shown}) "
                          f"{'are' if n > 1 else 'is'} read as the unknown word {UNK}")
-        return RecurrentTrace(
-            cell=self.cell,
-            layers=[_layer_states(r, self.cell) for r in recs],
-            output=logits.numpy(),
-            output_kind="logits",
-            tokens=enc.words,
-            unknown=enc.unknown,
-            labels=LABELS,
-            notes=notes,
-            **self.stamp(),
-        )
+        return token_trace(self, enc.ids, enc.words, enc.unknown, LABELS, notes)  # output (T, 2) after every word
 
 
 # Architecture constants live here; the training script imports them.
