@@ -127,6 +127,7 @@ def _source(n: int) -> str:
 
 
 def recurrent_race(quick: bool = False) -> dict:
+    from ..models import onednn
     from ..models.recurrent import CELLS, CHAR_CONFIG, TORCH_CELLS
 
     lengths = (20, 50) if quick else (100, 2000, 10000)
@@ -148,18 +149,35 @@ def recurrent_race(quick: bool = False) -> dict:
                 with torch.inference_mode():
                     mine.run_layers(x, record=True)  # h, c and every gate of every step
 
+            def nnviz_recompute():  # the gates recomputed from h by one matmul, not read back
+                onednn.enabled = False
+                try:
+                    nnviz_gates()
+                finally:
+                    onednn.enabled = True
+
             def nnviz_reference():
                 with torch.inference_mode():
                     mine.run_layers(x, record=True, reference=True)
 
             fns = {"torch": torch_module, "nnviz": nnviz_gates}
+            if cell == "lstm":
+                fns["recompute"] = nnviz_recompute
             if cell == "lstm" and (quick or n <= 2000):  # the step loop at 10,000 chars takes seconds
                 fns["step"] = nnviz_reference
             reps = 3 if quick else (15 if n <= 2000 else 5)
             t = interleaved(fns, reps)
             note = f"{L} layer x {H} units, nn.{type(ref).__name__} {t['torch'] * 1e3:.1f} ms"
             target = "<= 1.5" if cell == "lstm" else None
+            if cell == "lstm":
+                reads = onednn.reads
+                nnviz_gates()
+                note += ("; gates read from the kernel's workspace" if onednn.reads > reads
+                         else "; gates recomputed (the workspace was not usable)")
             out[f"recurrent.{cell}.{n}.gates_vs_nn_{cell}"] = figure(t["nnviz"] / t["torch"], target, note)
+            if "recompute" in t:
+                out[f"recurrent.{cell}.{n}.recompute_vs_nn_{cell}"] = figure(
+                    t["recompute"] / t["torch"], None, "gates recomputed from h by one matrix product + scan")
             if "step" in t:
                 out[f"recurrent.{cell}.{n}.step_loop_vs_nn_{cell}"] = figure(
                     t["step"] / t["torch"], None, "the step-by-step teaching reference, same gates")

@@ -298,3 +298,58 @@ def test_recorded_trace_keeps_gradients_when_asked():
     _, _, _, ref = m.run_layers(x, record=True, reference=True)
     (g_ref,) = torch.autograd.grad(ref[0]["c"].sum() + ref[0]["gates"].sum(), x)
     torch.testing.assert_close(g, g_ref)
+
+
+# --- The gates read back from oneDNN's workspace (nnviz/models/onednn.py) --------------------
+
+def test_views_read_the_lstm_gates_from_the_kernel_and_they_equal_the_reference():
+    from nnviz.models import onednn
+
+    if not onednn.usable():
+        pytest.skip("this torch has no oneDNN: the gates are recomputed (tested above)")
+    torch.manual_seed(3)
+    m = CELLS["lstm"](7, 20, 2)
+    x, h0, c0 = torch.randn(2, 50, 7), torch.randn(2, 2, 20), torch.randn(2, 2, 20)
+    before = onednn.reads
+    with torch.inference_mode():  # how the app runs its models
+        fast = m.run_layers(x, (h0, c0), record=True)
+    assert onednn.reads == before + 2  # both layers' gates came from the kernel, none recomputed
+    ref = m.run_layers(x, (h0, c0), record=True, reference=True)
+    for rf, rr in zip(fast[3], ref[3]):
+        for key in ("h", "c", "gates"):
+            torch.testing.assert_close(rf[key], rr[key])
+
+
+def test_a_workspace_that_does_not_check_out_is_not_trusted(monkeypatch):
+    from nnviz.models import onednn
+
+    real = onednn._kernel
+
+    def scrambled(*args):  # a layout this module does not know: the gates' rows shuffled
+        out, h, c, ws = real(*args)
+        words = ws.view(torch.float32)
+        n = words.numel() // 2
+        words[:n] = words[:n].flip(0)
+        return out, h, c, ws
+
+    monkeypatch.setattr(onednn, "_kernel", scrambled)
+    monkeypatch.setattr(onednn, "_ROW", {})
+    torch.manual_seed(4)
+    m = CELLS["lstm"](5, 12, 1)
+    x = torch.randn(1, 30, 5)
+    before = onednn.fallbacks
+    with torch.no_grad():
+        fast = m.run_layers(x, record=True)
+    ref = m.run_layers(x, record=True, reference=True)
+    assert onednn.fallbacks == before + 1  # declined, and the gates were recomputed instead
+    torch.testing.assert_close(fast[3][0]["gates"], ref[3][0]["gates"])
+    torch.testing.assert_close(fast[3][0]["c"], ref[3][0]["c"])
+
+
+def test_a_wrong_row_length_is_caught_by_the_full_check(monkeypatch):
+    from nnviz.models import onednn
+
+    monkeypatch.setattr(onednn, "_row_length", lambda ws, x, out, params, B, H: 4 * H + 1)
+    m = CELLS["lstm"](5, 12, 1)
+    x = torch.randn(1, 30, 5)
+    assert onednn.lstm_layer(x, m._layer_params(0), torch.zeros(1, 12), torch.zeros(1, 12)) is None

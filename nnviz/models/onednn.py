@@ -1,0 +1,118 @@
+"""An LSTM layer's gates as PyTorch's CPU kernel computed them, read back instead of recomputed.
+
+`nn.LSTM` on CPU runs oneDNN's LSTM (`aten::mkldnn_rnn_layer`, one call per layer). Asked for a
+training forward, the kernel keeps every step's activated gates i, f, g, o in a workspace for
+the backward pass. Reading them from there costs nothing; recomputing them from the kernel's h
+(`LSTM._recompute`) costs one more matrix product as large as the LSTM's own (BENCHMARKS.md).
+
+The workspace's layout is oneDNN's, not a documented API. So this module trusts nothing it reads:
+- it calls the kernel exactly as `nn.LSTM` does (time-major input, one layer, biases);
+- it finds where step 1's gates sit from one gate value computed by the formula (the row length
+  is 4H rounded up by oneDNN's padding: 512 -> 528 here), and reads (T, B, row)[..., :4H];
+- it checks every value it read: the cell state c built from the read i, f, g by the scan must
+  give the kernel's own h at every step (h_t = o_t tanh(c_t)) and its final c;
+and returns None at the first doubt (another build, another layout, a dtype it does not handle,
+gradients wanted), so the caller recomputes the gates instead. `reads` / `fallbacks` count both.
+"""
+from __future__ import annotations
+
+import threading
+
+import torch
+
+_LSTM_MODE = 2  # oneDNN's mode number for an LSTM in aten::mkldnn_rnn_layer
+_kernel = torch.ops.aten.mkldnn_rnn_layer  # what nn.LSTM runs per layer on CPU (a name, for the tests)
+_ROW = {}  # (batch, hidden) -> the workspace's row length, found once
+_ROW_GUARD = threading.Lock()
+
+enabled = True  # False: always recompute (the benchmark times both ways)
+reads = 0  # layers whose gates came from the workspace
+fallbacks = 0  # layers where this module declined (the caller recomputed the gates)
+
+
+def usable() -> bool:
+    """oneDNN is built in and switched on (what makes nn.LSTM use it on CPU)."""
+    return enabled and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+
+
+def lstm_layer(x: torch.Tensor, params, h0: torch.Tensor, c0: torch.Tensor):
+    """One LSTM layer over x (B, T, I) from h0, c0 (B, H) with params (w_ih, w_hh, b_ih, b_hh).
+
+    Returns (out (B, T, H), h_n (1, B, H), c_n (1, B, H), {"h", "c", "gates" (B, T, 4H)}), all
+    without gradients, or None when the gates could not be read and checked."""
+    global reads, fallbacks
+    got = _read(x, params, h0, c0)
+    if got is None:
+        fallbacks += 1
+    else:
+        reads += 1
+    return got
+
+
+def _read(x, params, h0, c0):
+    from .recurrent import linear_scan  # the scan the recompute path uses (import cycle otherwise)
+
+    B, T, _ = x.shape
+    H = h0.shape[-1]
+    tensors = (x, h0, c0, *params)
+    if T < 2 or not usable() or any(t.dtype != torch.float32 or t.device.type != "cpu" for t in tensors):
+        return None
+    with torch.inference_mode(False), torch.enable_grad():
+        # Leaves that ask for gradients: the kernel keeps its workspace only for autograd.
+        xt = _plain(x).transpose(0, 1).contiguous()  # (T, B, I), time-major as nn.LSTM hands it over
+        w = [_plain(p).requires_grad_() for p in params]
+        try:
+            out, h_n, c_n, ws = _kernel(
+                xt, *w, _plain(h0).contiguous(), _plain(c0).contiguous(),
+                False, [], _LSTM_MODE, H, 1, True, False, False, True)  # forward, no batch sizes, biases, one direction, time-major, train
+        except RuntimeError:
+            return None
+    if ws is None or ws.numel() % 4:
+        return None
+    with torch.no_grad():
+        out, h_n, c_n = out.detach(), h_n.detach(), c_n.detach()  # (T, B, H), (B, H), (B, H)
+        ws = ws.detach().view(torch.float32)
+        row = _row_length(ws, x, out, params, B, H)
+        if row is None or T * B * row > ws.numel():
+            return None
+        gates = ws[:T * B * row].view(T, B, row)[..., :4 * H].transpose(0, 1).clone()  # (B, T, 4H)
+        i, f, g, o = gates.chunk(4, dim=2)  # each (B, T, H)
+        c = linear_scan(f, i * g, c0.detach())  # (B, T, H)
+        h = out.transpose(0, 1)  # (B, T, H)
+        # Every read value is checked: c depends on every i, f, g before it, h on o and c.
+        # |h| <= 1, so an absolute tolerance will do; in place: one temporary, not five.
+        gap = torch.tanh(c).mul_(o).sub_(h).abs_().max()  # NaN fails the test below too
+        if not (gap <= 1e-5 and torch.allclose(c[:, -1], c_n, rtol=1e-4, atol=1e-5)):
+            with _ROW_GUARD:
+                _ROW.pop((B, H), None)
+            return None
+        return h, h_n[None], c_n[None], {"h": h, "c": c, "gates": gates}
+
+
+def _plain(t: torch.Tensor) -> torch.Tensor:
+    """t without its graph; copied only if made in inference mode (autograd cannot save those)."""
+    t = t.detach()
+    return t.clone() if t.is_inference() else t
+
+
+def _row_length(ws, x, out, params, B: int, H: int) -> int | None:
+    """Where step 1 starts in the workspace: the position of its first gate value i_1[0] (batch
+    item 0), computed by the formula, among the row lengths oneDNN could have padded 4H to."""
+    key = (B, H)
+    with _ROW_GUARD:
+        if key in _ROW:
+            return _ROW[key]
+    w_ih, w_hh, b_ih, b_hh = (p.detach() for p in params)
+    z = x[0, 1].detach() @ w_ih[0] + out[0, 0] @ w_hh[0] + b_ih[0] + b_hh[0]  # step 1, batch 0, gate i, unit 0
+    want = torch.sigmoid(z)
+    rows = torch.arange(4 * H, 4 * H + 1024)  # oneDNN pads a row by far less than 1024 floats
+    rows = rows[B * rows < ws.numel()]
+    close = (ws[B * rows] - want).abs() <= 1e-5 + 1e-4 * want.abs()
+    for row in rows[close].tolist():  # a chance equal value is rejected by the full row
+        z_row = x[0, 1].detach() @ w_ih.t() + out[0, 0] @ w_hh.t() + b_ih + b_hh  # (4H,)
+        want_row = torch.cat((torch.sigmoid(z_row[:2 * H]), torch.tanh(z_row[2 * H:3 * H]), torch.sigmoid(z_row[3 * H:])))
+        if B * row + 4 * H <= ws.numel() and torch.allclose(ws[B * row:B * row + 4 * H], want_row, rtol=1e-4, atol=1e-5):
+            with _ROW_GUARD:
+                _ROW[key] = row
+            return row
+    return None
