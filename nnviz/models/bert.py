@@ -87,8 +87,8 @@ class BertAttention(nn.Module):
         self.self = AttentionHeads(cfg.hidden_size, cfg.num_attention_heads, dropout=cfg.dropout)
         self.output = BertSelfOutput(cfg)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, HeadsInternals]:
-        heads, internals = self.self(x, mask=mask)  # (B, T, D)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, p_out=None) -> tuple[torch.Tensor, HeadsInternals]:
+        heads, internals = self.self(x, mask=mask, p_out=p_out)  # (B, T, D)
         return self.output(heads, x), internals
 
 
@@ -121,8 +121,8 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(cfg)
         self.output = BertOutput(cfg)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, HeadsInternals]:
-        a, internals = self.attention(x, mask)  # (B, T, D)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, p_out=None) -> tuple[torch.Tensor, HeadsInternals]:
+        a, internals = self.attention(x, mask, p_out)  # (B, T, D)
         return self.output(self.intermediate(a), a), internals
 
 
@@ -158,20 +158,24 @@ class BertModel(NNVizModel):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
+        keep_scores: bool = True,
+        p_out: torch.Tensor | None = None,
     ) -> tuple[list[torch.Tensor], list[HeadsInternals]]:
         """input_ids (B, T); attention_mask (B, T) 1 = token, 0 = padding (no query attends to it).
 
         Returns (hidden_states, internals): L+1 tensors (B, T, D) - the embeddings, then each
         layer's output, as transformers' `output_hidden_states` - and per layer the heads' Q, K, V,
-        scores and probabilities.
+        scores and probabilities. keep_scores=False drops each layer's scores as soon as its softmax
+        is done (a trace does not show them): at 512 tokens that is 6 x 12 MB the next layer reuses
+        while still in cache, instead of fresh memory each layer.
         """
         mask = None if attention_mask is None else padding_mask(attention_mask)  # (B, 1, 1, T)
         x = self.embeddings(input_ids, token_type_ids)  # (B, T, D)
         hidden, internals = [x], []
-        for layer in self.encoder.layer:
-            x, inter = layer(x, mask)  # (B, T, D)
+        for n, layer in enumerate(self.encoder.layer):
+            x, inter = layer(x, mask, None if p_out is None else p_out[n])  # (B, T, D)
             hidden.append(x)
-            internals.append(inter)
+            internals.append(inter if keep_scores else inter._replace(scores=None))
         return hidden, internals
 
 
@@ -329,13 +333,15 @@ class MiniLM(BertModel):
                            offsets=[(0, 0)] * len(ids), n_pieces=len(ids))
         input_ids = torch.tensor([enc.ids], dtype=torch.long)  # (1, T)
         with torch.inference_mode():
-            hidden, internals = self(input_ids)
+            L, nh, T = self.config.num_hidden_layers, self.config.num_attention_heads, input_ids.size(1)
+            p_attn = torch.empty(L, 1, nh, T, T)  # every layer's softmax is written here: no stacking copy
+            hidden, internals = self(input_ids, keep_scores=False, p_out=p_attn)
         last = hidden[-1][0]  # (T, D)
         return EncoderTrace(
             tokens=list(enc.tokens),
             ids=np.asarray(enc.ids, dtype=np.int64),
             hidden_states=np.stack([_np(h[0]) for h in hidden]),  # (L+1, T, D)
-            attentions=stack_heads(internals, "p_attn"),  # (L, H, T, T)
+            attentions=p_attn[:, 0].numpy(),  # (L, H, T, T)
             queries=stack_heads(internals, "q"),  # (L, H, T, dh)
             keys=stack_heads(internals, "k"),
             values=stack_heads(internals, "v"),

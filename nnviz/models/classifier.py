@@ -90,7 +90,7 @@ class MiniLMSentiment(NNVizModel):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T) token ids -> (B, K) logits (not probabilities)."""
-        hidden, _ = self.encoder(input_ids, attention_mask)
+        hidden, _ = self.encoder(input_ids, attention_mask, keep_scores=False)
         return self.head(sentence_embedding(hidden[-1], attention_mask))  # (B, K)
 
     def _logits(self, ids: list[int]) -> np.ndarray:
@@ -152,7 +152,7 @@ class MiniLMSentiment(NNVizModel):
         (as MiniLM.embed, without keeping the attention internals a trace holds)."""
         ids = torch.tensor([self.encoder.encode(text).ids], dtype=torch.long)  # (1, T)
         with torch.inference_mode():
-            hidden, _ = self.encoder(ids)
+            hidden, _ = self.encoder(ids, keep_scores=False)
             return _np(sentence_embedding(hidden[-1])[0]).astype(np.float32)  # (D,)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
