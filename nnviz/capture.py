@@ -89,10 +89,10 @@ def _first_tensor(obj) -> torch.Tensor | None:
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
-    a = t.detach()[0]  # batch item 0: a view, no copy
-    if a.dtype != torch.float32 or a.device.type != "cpu":
-        a = a.to("cpu", torch.float32)
-    return a.numpy()
+    t = t.detach()
+    if t.dtype != torch.float32 or t.device.type != "cpu":
+        t = t.to("cpu", torch.float32)
+    return t.numpy()[0]  # batch item 0: a view, no copy (numpy indexes faster than torch)
 
 
 class _Seen:
@@ -168,11 +168,13 @@ def capture(
     layers. Models that modify nothing in place (nnviz's own, declared `inplace_free`; and the
     conv/pool outputs of torchvision's ResNet) run once and copy nothing.
     """
-    modules = dict(model.named_modules())
     names = default_layers(model) if layers is None else list(layers)
-    unknown = [n for n in names if n not in modules]
-    if unknown:
-        raise KeyError(f"no layer named {unknown[0]!r} in {type(model).__name__}")
+    modules = {}
+    for n in names:  # by name, not a walk over every module (LeNet's capture is mostly fixed cost)
+        try:
+            modules[n] = model.get_submodule(n)
+        except AttributeError:
+            raise KeyError(f"no layer named {n!r} in {type(model).__name__}") from None
 
     with _lock_for(model):
         seen, y = _hooked_forward(model, x, modules, names, set(names) if copy else set())
