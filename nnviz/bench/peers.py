@@ -181,7 +181,7 @@ def recurrent_race(quick: bool = False) -> dict:
                 fns["recompute"] = nnviz_recompute
             if cell == "lstm" and (quick or n <= 2000):  # the step loop at 10,000 chars takes seconds
                 fns["step"] = nnviz_reference
-            reps = 3 if quick else (15 if n <= 2000 else 5)
+            reps = 3 if quick else (15 if n <= 2000 else 9)
             t = interleaved(fns, reps)
             note = f"{L} layer x {H} units, nn.{type(ref).__name__} {t['torch'] * 1e3:.1f} ms"
             target = "<= 1.5" if cell == "lstm" else None

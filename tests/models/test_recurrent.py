@@ -353,3 +353,29 @@ def test_a_wrong_row_length_is_caught_by_the_full_check(monkeypatch):
     m = CELLS["lstm"](5, 12, 1)
     x = torch.randn(1, 30, 5)
     assert onednn.lstm_layer(x, m._layer_params(0), torch.zeros(1, 12), torch.zeros(1, 12)) is None
+
+
+@pytest.mark.parametrize("length", [2, 3, 61, 200])
+def test_long_sequences_are_read_in_pieces_that_join_exactly(monkeypatch, length):
+    from nnviz.models import onednn
+
+    if not onednn.usable():
+        pytest.skip("this torch has no oneDNN")
+    monkeypatch.setattr(onednn, "_WORKSPACE_FLOATS", 16 * 12 * 2 * 20)  # pieces of ~20 steps
+    torch.manual_seed(length)
+    m = CELLS["lstm"](5, 12, 2)
+    x, hx = torch.randn(2, length, 5), (torch.randn(2, 2, 12), torch.randn(2, 2, 12))
+    calls, real = [], onednn._read
+    monkeypatch.setattr(onednn, "_read", lambda x, *a: calls.append(x.shape[1]) or real(x, *a))
+    before = onednn.reads
+    with torch.no_grad():
+        fast = m.run_layers(x, hx, record=True)
+    assert onednn.reads == before + 2  # both layers read, none recomputed
+    pieces = -(-length // 20)
+    assert len(calls) == 2 * pieces and sum(calls) == 2 * length and min(calls) >= 2
+    ref = m.run_layers(x, hx, record=True, reference=True)
+    for a, b in zip(fast[:3], ref[:3]):
+        torch.testing.assert_close(a, b)
+    for rf, rr in zip(fast[3], ref[3]):
+        for key in ("h", "c", "gates"):
+            torch.testing.assert_close(rf[key], rr[key])
