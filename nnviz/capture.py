@@ -152,6 +152,13 @@ def _hooked_forward(model, x, modules, names: list[str], copy_names: set[str]):
     return seen, y
 
 
+def _submodule(model: nn.Module, name: str) -> nn.Module | None:
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        return None
+
+
 def capture(
     model: nn.Module,
     x: torch.Tensor,
@@ -169,12 +176,15 @@ def capture(
     conv/pool outputs of torchvision's ResNet) run once and copy nothing.
     """
     names = default_layers(model) if layers is None else list(layers)
-    modules = {}
-    for n in names:  # by name, not a walk over every module (LeNet's capture is mostly fixed cost)
-        try:
-            modules[n] = model.get_submodule(n)
-        except AttributeError:
-            raise KeyError(f"no layer named {n!r} in {type(model).__name__}") from None
+    # A few layers: look each up by name (LeNet's capture is mostly fixed cost); many: one walk
+    # over the model is cheaper than 53 lookups down MobileNet's nesting (93 vs 324 us).
+    if len(names) <= 8:
+        modules = {n: m for n in names if (m := _submodule(model, n)) is not None}
+    else:
+        modules = dict(model.named_modules())
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        raise KeyError(f"no layer named {unknown[0]!r} in {type(model).__name__}")
 
     with _lock_for(model):
         seen, y = _hooked_forward(model, x, modules, names, set(names) if copy else set())
