@@ -69,15 +69,14 @@ def lstm_layer(x: torch.Tensor, params, h0: torch.Tensor, c0: torch.Tensor):
 def _read(x, params, h0, c0):
     from .recurrent import linear_scan  # the scan the recompute path uses (import cycle otherwise)
 
+    if not _fits(x, params, h0, c0):
+        return None
     B, T, _ = x.shape
     H = h0.shape[-1]
-    tensors = (x, h0, c0, *params)
-    if T < 2 or not usable() or any(t.dtype != torch.float32 or t.device.type != "cpu" for t in tensors):
-        return None
     with torch.inference_mode(False), torch.enable_grad():
         # Leaves that ask for gradients: the kernel keeps its workspace only for autograd.
         xt = _plain(x).transpose(0, 1).contiguous()  # (T, B, I), time-major as nn.LSTM hands it over
-        w = [_plain(p).requires_grad_() for p in params]
+        w = [_plain(p).contiguous().requires_grad_() for p in params]
         try:
             out, h_n, c_n, ws = _kernel(
                 xt, *w, _plain(h0).contiguous(), _plain(c0).contiguous(),
@@ -95,7 +94,7 @@ def _read(x, params, h0, c0):
         gates = ws[:T * B * row].view(T, B, row)[..., :4 * H].transpose(0, 1).clone()  # (B, T, 4H)
         i, f, g, o = gates.chunk(4, dim=2)  # each (B, T, H)
         c = linear_scan(f, i * g, c0.detach())  # (B, T, H)
-        h = out.transpose(0, 1)  # (B, T, H)
+        h = out.transpose(0, 1).contiguous()  # (B, T, H), batch-first like the other paths (no copy at B = 1)
         # Every read value is checked: c depends on every i, f, g before it, h on o and c.
         # |h| <= 1, so an absolute tolerance will do; in place: one temporary, not five.
         gap = torch.tanh(c).mul_(o).sub_(h).abs_().max()
@@ -105,6 +104,20 @@ def _read(x, params, h0, c0):
                 _ROW.pop((B, H), None)
             return None
         return h, h_n[None], c_n[None], {"h": h, "c": c, "gates": gates}
+
+
+def _fits(x, params, h0, c0) -> bool:
+    """Exactly the call nn.LSTM would make: a native kernel is not asked to check its arguments
+    (a wrong shape could crash the process rather than raise), so everything is checked here."""
+    if not usable() or x.dim() != 3 or len(params) != 4:
+        return False
+    B, T, I = x.shape
+    H = h0.shape[-1]
+    w_ih, w_hh, b_ih, b_hh = params
+    shapes_ok = (B >= 1 and T >= 2 and H >= 1 and tuple(h0.shape) == tuple(c0.shape) == (B, H)
+                 and tuple(w_ih.shape) == (4 * H, I) and tuple(w_hh.shape) == (4 * H, H)
+                 and tuple(b_ih.shape) == tuple(b_hh.shape) == (4 * H,))
+    return shapes_ok and all(t.dtype == torch.float32 and t.device.type == "cpu" for t in (x, h0, c0, *params))
 
 
 def _plain(t: torch.Tensor) -> torch.Tensor:

@@ -379,3 +379,18 @@ def test_long_sequences_are_read_in_pieces_that_join_exactly(monkeypatch, length
     for rf, rr in zip(fast[3], ref[3]):
         for key in ("h", "c", "gates"):
             torch.testing.assert_close(rf[key], rr[key])
+
+
+def test_the_kernel_is_only_called_with_what_nn_lstm_would_pass():
+    from nnviz.models import onednn
+
+    m = CELLS["lstm"](5, 12, 1)
+    p = m._layer_params(0)
+    z = torch.zeros(1, 12)
+    assert onednn._fits(torch.randn(1, 9, 5), p, z, z) == onednn.usable()
+    assert not onednn._fits(torch.randn(1, 9, 6), p, z, z)  # input width != W_ih's
+    assert not onednn._fits(torch.randn(2, 9, 5), p, z, z)  # batch != h0's
+    assert not onednn._fits(torch.randn(1, 1, 5), p, z, z)  # one step: nothing to find the layout by
+    assert not onednn._fits(torch.randn(0, 9, 5), p, torch.zeros(0, 12), torch.zeros(0, 12))
+    assert not onednn._fits(torch.randn(1, 9, 5).double(), p, z, z)
+    assert not onednn._fits(torch.randn(1, 9, 5), p[:2], z, z)
