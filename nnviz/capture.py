@@ -91,7 +91,7 @@ def _first_tensor(obj) -> torch.Tensor | None:
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
     t = t.detach()
     if t.dtype != torch.float32 or t.device.type != "cpu":
-        t = t.to("cpu", torch.float32)
+        return t[0].to("cpu", torch.float32).numpy()  # convert batch item 0 only
     return t.numpy()[0]  # batch item 0: a view, no copy (numpy indexes faster than torch)
 
 

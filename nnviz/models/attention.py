@@ -55,7 +55,10 @@ def attention_scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None = None, out: torch.Tensor | None = None) -> torch.Tensor:
     """Softmax over keys (last axis) after blocking masked positions (mask False -> probability 0).
-    out: where to write it (a slice of a trace's stacked array: no copy afterwards)."""
+    out: where to write it (a slice of a trace's stacked array: no copy afterwards); for runs
+    without gradients only (an out= result cannot be backpropagated)."""
+    if out is not None and scores.requires_grad and torch.is_grad_enabled():
+        raise ValueError("masked_softmax(out=...) is for runs without gradients")
     if mask is not None:
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     return scores.softmax(dim=-1) if out is None else torch.softmax(scores, -1, out=out)

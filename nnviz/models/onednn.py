@@ -2,15 +2,21 @@
 
 `nn.LSTM` on CPU runs oneDNN's LSTM (`aten::mkldnn_rnn_layer`, one call per layer). Asked for a
 training forward, the kernel keeps every step's activated gates i, f, g, o in a workspace for
-the backward pass. Reading them from there costs nothing; recomputing them from the kernel's h
-(`LSTM._recompute`) costs one more matrix product as large as the LSTM's own (BENCHMARKS.md).
+the backward pass. Reading them back costs the training forward's extra bookkeeping (the whole
+layer with its record: ~1.2x nn.LSTM); recomputing them from the kernel's h (`LSTM._recompute`)
+costs one more matrix product as large as the LSTM's own (~1.9x; BENCHMARKS.md).
 
 The workspace's layout is oneDNN's, not a documented API. So this module trusts nothing it reads:
 - it calls the kernel exactly as `nn.LSTM` does (time-major input, one layer, biases);
 - it finds where step 1's gates sit from one gate value computed by the formula (the row length
   is 4H rounded up by oneDNN's padding: 512 -> 528 here), and reads (T, B, row)[..., :4H];
-- it checks every value it read: the cell state c built from the read i, f, g by the scan must
-  give the kernel's own h at every step (h_t = o_t tanh(c_t)) and its final c;
+- it checks the layout on every call: the cell state c built from the read i, f, g by the scan
+  must give the kernel's own h at every step (h_t = o_t tanh(c_t)) and its final c. A different
+  layout fails this (the row search also compares step 1's whole row with the formula). What it
+  cannot see is a single value that has no effect, such as f_0 when c0 = 0; the risk guarded
+  against is a layout we misread, not a kernel that miscomputes one number. (Checking step 0 by
+  the formula on every call was tried: +0.1x nn.LSTM at 100 characters, for no layout it
+  would catch that this check does not.);
 and returns None at the first doubt (another build, another layout, a dtype it does not handle,
 gradients wanted), so the caller recomputes the gates instead. `reads` / `fallbacks` count both.
 """
@@ -22,7 +28,7 @@ import torch
 
 _LSTM_MODE = 2  # oneDNN's mode number for an LSTM in aten::mkldnn_rnn_layer
 _kernel = torch.ops.aten.mkldnn_rnn_layer  # what nn.LSTM runs per layer on CPU (a name, for the tests)
-_WORKSPACE_FLOATS = 4 * 2**20  # per kernel call; ~16 H floats per step and batch item (measured)
+_WORKSPACE_FLOATS = 6 * 2**20  # per kernel call: 24 MB, under glibc's 32 MB mmap threshold
 _ROW = {}  # (batch, hidden) -> the workspace's row length, found once
 _ROW_GUARD = threading.Lock()
 
@@ -42,15 +48,20 @@ def lstm_layer(x: torch.Tensor, params, h0: torch.Tensor, c0: torch.Tensor):
     Returns (out (B, T, H), h_n (1, B, H), c_n (1, B, H), {"h", "c", "gates" (B, T, 4H)}), all
     without gradients, or None when the gates could not be read and checked."""
     global reads, fallbacks
-    B, T, _ = x.shape
-    # In pieces of at most ~16 MB of workspace: a larger one is above glibc's largest mmap
+    if not _fits(x, params, h0, c0):
+        fallbacks += 1
+        return None
+    B, T, I = x.shape
+    # In pieces of at most ~24 MB of workspace: a larger one is above glibc's largest mmap
     # threshold (32 MB), so every call would map, fault in and unmap fresh pages (10,000
     # characters: 1.5x nn.LSTM's time instead of 1.15x). Each piece starts from the last h, c.
-    pieces = -(-T // max(2, _WORKSPACE_FLOATS // (16 * h0.shape[-1] * B)))  # ceil
-    size = -(-T // pieces)  # equal pieces, so no piece is a single step
+    # Workspace floats per step: ~13 H + 6 I + 256 per batch item (fitted on H 12-128, I 5-1024).
+    per_step = (13 * h0.shape[-1] + 6 * I + 256) * B
+    pieces = -(-T // max(4, _WORKSPACE_FLOATS // per_step))  # ceil; every piece >= 2 steps
+    bounds = [round(k * T / pieces) for k in range(pieces + 1)]  # lengths differ by at most 1
     parts, h, c = [], h0, c0
-    for start in range(0, T, size):
-        part = _read(x[:, start:start + size], params, h, c)
+    for start, stop in zip(bounds, bounds[1:]):
+        part = _read(x[:, start:stop], params, h, c)
         if part is None:
             parts = None
             break
@@ -69,9 +80,7 @@ def lstm_layer(x: torch.Tensor, params, h0: torch.Tensor, c0: torch.Tensor):
 def _read(x, params, h0, c0):
     from .recurrent import linear_scan  # the scan the recompute path uses (import cycle otherwise)
 
-    if not _fits(x, params, h0, c0):
-        return None
-    B, T, _ = x.shape
+    B, T, _ = x.shape  # checked by lstm_layer (_fits); every piece has >= 2 steps
     H = h0.shape[-1]
     with torch.inference_mode(False), torch.enable_grad():
         # Leaves that ask for gradients: the kernel keeps its workspace only for autograd.
@@ -100,10 +109,22 @@ def _read(x, params, h0, c0):
         gap = torch.tanh(c).mul_(o).sub_(h).abs_().max()
         c_gap = (c[:, -1] - c_n).abs_().max() / (1.0 + c_n.abs().max())  # c is not bounded: relative
         if not bool(torch.maximum(gap, c_gap) <= 1e-5):  # one check, one sync; NaN fails it too
-            with _ROW_GUARD:
-                _ROW.pop((B, H), None)
-            return None
+            return _forget_row(B, H)
         return h, h_n[None], c_n[None], {"h": h, "c": c, "gates": gates}
+
+
+def _forget_row(B: int, H: int) -> None:
+    with _ROW_GUARD:
+        _ROW.pop((B, H), None)
+    return None
+
+
+def _gates_by_formula(x_t, h_prev, params) -> torch.Tensor:
+    """i, f, g, o of one step from the LSTM's equations: x_t (B, I), h_prev (B, H) -> (B, 4H)."""
+    w_ih, w_hh, b_ih, b_hh = (p.detach() for p in params)
+    z = torch.addmm(b_ih + b_hh, x_t.detach(), w_ih.t()).addmm_(h_prev.detach(), w_hh.t())  # (B, 4H)
+    H = w_hh.shape[1]
+    return torch.cat((torch.sigmoid(z[:, :2 * H]), torch.tanh(z[:, 2 * H:3 * H]), torch.sigmoid(z[:, 3 * H:])), dim=1)
 
 
 def _fits(x, params, h0, c0) -> bool:
@@ -127,22 +148,18 @@ def _plain(t: torch.Tensor) -> torch.Tensor:
 
 
 def _row_length(ws, x, out, params, B: int, H: int) -> int | None:
-    """Where step 1 starts in the workspace: the position of its first gate value i_1[0] (batch
-    item 0), computed by the formula, among the row lengths oneDNN could have padded 4H to."""
+    """Where step 1 starts in the workspace: among the row lengths oneDNN could have padded 4H
+    to, the one where step 1's gates (batch item 0, by the formula) sit. Found once per (B, H)."""
     key = (B, H)
     with _ROW_GUARD:
         if key in _ROW:
             return _ROW[key]
-    w_ih, w_hh, b_ih, b_hh = (p.detach() for p in params)
-    z = x[0, 1].detach() @ w_ih[0] + out[0, 0] @ w_hh[0] + b_ih[0] + b_hh[0]  # step 1, batch 0, gate i, unit 0
-    want = torch.sigmoid(z)
+    want = _gates_by_formula(x[:1, 1], out[0, :1], params)[0]  # (4H,): step 1 from h_0
     rows = torch.arange(4 * H, 4 * H + 1024)  # oneDNN pads a row by far less than 1024 floats
-    rows = rows[B * rows < ws.numel()]
-    close = (ws[B * rows] - want).abs() <= 1e-5 + 1e-4 * want.abs()
-    for row in rows[close].tolist():  # a chance equal value is rejected by the full row
-        z_row = x[0, 1].detach() @ w_ih.t() + out[0, 0] @ w_hh.t() + b_ih + b_hh  # (4H,)
-        want_row = torch.cat((torch.sigmoid(z_row[:2 * H]), torch.tanh(z_row[2 * H:3 * H]), torch.sigmoid(z_row[3 * H:])))
-        if B * row + 4 * H <= ws.numel() and torch.allclose(ws[B * row:B * row + 4 * H], want_row, rtol=1e-4, atol=1e-5):
+    rows = rows[B * rows + 4 * H <= ws.numel()]
+    close = (ws[B * rows] - want[0]).abs() <= 1e-5 + 1e-4 * want[0].abs()  # i_1[0] first ...
+    for row in rows[close].tolist():  # ... then the whole row, which rejects a chance equal value
+        if torch.allclose(ws[B * row:B * row + 4 * H], want, rtol=1e-4, atol=1e-5):
             with _ROW_GUARD:
                 _ROW[key] = row
             return row
