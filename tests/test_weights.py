@@ -221,3 +221,39 @@ def test_default_available_says_where_trained_weights_come_from(tmp_path, monkey
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / W.CHECKPOINTS["resnet18"].filename).write_bytes(b"x")
     assert W.default_available(nnviz.get_spec("resnet18"))[0]
+
+
+def test_a_local_file_is_built_with_the_config_it_recorded(tmp_path):
+    """A sentiment model trained with another vocabulary and size loads by path (the file says
+    how it was built); the same bytes as an upload must fit the shipped model's size and do not."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from nnviz.models import load_model
+    from nnviz.models.sentiment import PAD, UNK, SentimentLSTM
+    vocab = [PAD, UNK, "good", "bad", "film"]
+    theirs = SentimentLSTM(vocab, embed_dim=8, hidden=6)
+    path = tmp_path / "mine.safetensors"
+    save_file({k: v.contiguous() for k, v in theirs.state_dict().items()}, str(path),
+              metadata={"config": json.dumps({"vocab": vocab, "embed_dim": 8, "hidden": 6, "num_layers": 1}),
+                        "seed": "3"})
+    m = load_model("sentiment_lstm", weights=path)
+    assert m.vocab == tuple(vocab) and m.rnn.hidden_size == 6 and m.weights_info.trained
+    for k, v in theirs.state_dict().items():
+        assert torch.equal(m.state_dict()[k], v)
+    a, b = m.run("good film"), theirs.eval().run("good film")
+    assert a.output.ravel().tolist() == pytest.approx(b.output.ravel().tolist(), rel=1e-6)
+    with pytest.raises(WeightsError):
+        load_model("sentiment_lstm", weights=path.read_bytes())
+
+
+def test_file_metadata_reads_only_safetensors_headers(tmp_path):
+    from nnviz.weights import file_metadata
+
+    pth = tmp_path / "w.pth"
+    torch.save({"w": torch.zeros(2)}, pth)
+    assert file_metadata(pth) == {}
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes((5).to_bytes(8, "little") + b"{not json")
+    assert file_metadata(junk) == {}

@@ -73,12 +73,13 @@ def load_model(name: str, weights: str | Path | bytes = "default"):
 
     weights: "default" (shipped file, else the torch hub cache, else random init),
     "random", a path to a .pth/.safetensors file, or the bytes of one (an upload).
-    A shipped file that recorded the config it was trained with is built with that config.
+    A shipped file or a local file that recorded the config it was trained with is built with
+    that config (an upload is not: it must fit the spec's).
     """
     from .. import weights as W  # torch-heavy; imported on first use
 
     spec = get_spec(name)
-    model = _build(spec, W.shipped_config(spec) if weights == "default" else {})
+    model = _build(spec, W.config_for(spec, weights))
     info = W.apply_weights(model, spec, weights)
     model.eval()
     model.spec = spec

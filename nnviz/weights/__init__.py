@@ -64,10 +64,10 @@ def shipped_metadata(filename: str) -> dict[str, str]:
         return dict(f.metadata() or {})
 
 
-def shipped_values(filename: str) -> dict:
-    """`shipped_metadata` with each value JSON-decoded where it is JSON (numbers, lists, dicts)."""
+def _decoded(metadata: dict[str, str]) -> dict:
+    """Metadata values JSON-decoded where they are JSON (numbers, lists, dicts)."""
     out = {}
-    for k, v in shipped_metadata(filename).items():
+    for k, v in metadata.items():
         try:
             out[k] = json.loads(v)
         except ValueError:
@@ -75,16 +75,52 @@ def shipped_values(filename: str) -> dict:
     return out
 
 
+def shipped_values(filename: str) -> dict:
+    """`shipped_metadata` with each value JSON-decoded where it is JSON (numbers, lists, dicts)."""
+    return _decoded(shipped_metadata(filename))
+
+
+def _recorded_config(spec: ModelSpec, meta: dict) -> dict:
+    # The file's "config" entry, or top-level entries named like the spec's config keys.
+    recorded = meta.get("config") if isinstance(meta.get("config"), dict) else meta
+    return {k: recorded[k] for k in spec.config if k in recorded}
+
+
 def shipped_config(spec: ModelSpec) -> dict:
-    """The builder arguments a shipped weights file recorded (its "config" entry, or top-level
-    entries named like the spec's config keys), so the file is loaded into the model it was
-    trained as; {} when the spec ships no file."""
+    """The builder arguments a shipped weights file recorded, so the file is loaded into the model
+    it was trained as; {} when the spec ships no file."""
     kind, _, filename = (spec.default_weights or "").partition(":")
     if kind != "shipped":
         return {}
-    meta = shipped_values(filename)
-    recorded = meta.get("config") if isinstance(meta.get("config"), dict) else meta
-    return {k: recorded[k] for k in spec.config if k in recorded}
+    return _recorded_config(spec, shipped_values(filename))
+
+
+def file_metadata(path: str | Path) -> dict[str, str]:
+    """A local .safetensors file's metadata, read from its header alone ({} for other files)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else 0
+        if not 0 < n <= 100_000_000 or fh.read(1) != b"{":
+            return {}
+        try:
+            header = json.loads(b"{" + fh.read(n - 1))
+        except ValueError:
+            return {}
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return {k: v for k, v in meta.items() if isinstance(v, str)} if isinstance(meta, dict) else {}
+
+
+def config_for(spec: ModelSpec, weights: str | Path | bytes) -> dict:
+    """The builder arguments for loading `weights`: what the shipped file recorded ("default"), or
+    what a local file recorded (a path: e.g. a sentiment model trained with another vocabulary);
+    nothing for "random" or an upload. An upload is built as the spec says and must fit it: a
+    stranger's file does not get to choose the model's size."""
+    if isinstance(weights, (bytes, bytearray)) or weights == "random":
+        return {}
+    if weights == "default":
+        return shipped_config(spec)
+    path = Path(weights)
+    return _recorded_config(spec, _decoded(file_metadata(path))) if path.is_file() else {}
 
 
 def hub_dir() -> Path:
