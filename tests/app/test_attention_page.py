@@ -196,10 +196,11 @@ def test_word_in_context_pair_and_bad_word():
 
 def test_shuffle_the_words_runs_the_model_on_ids_once_per_shuffle(runs, model_runs):
     at = open_page()
+    opened = runs["minilm"]  # the default text: 1 when no earlier test has cached its trace
     set_text(at, fresh("the cat sat on the warm mat"))
     set_view(at, "Positions")
     n = runs["minilm"]
-    assert n == 2  # the text, then its shuffled words
+    assert n - opened == 2  # the text, then its shuffled words
     with model_runs() as views:
         at.slider(key="att_head").set_value(5).run()
         at.select_slider(key="pe_d").set_value(32).run()  # the dimensions picked before stay if they fit
