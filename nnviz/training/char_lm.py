@@ -12,8 +12,6 @@ state_dict loads into them strictly.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sysconfig
 import time
@@ -102,7 +100,7 @@ def train(cell: str = "lstm", steps: int = STEPS, seed: int = SEED, out: Path | 
     result = {
         "model": f"char_{cell}", "cell": cell, "seed": seed, "steps": steps, "batch": batch, "seq": seq,
         "lr": LR, **CHAR_CONFIG,
-        "train_chars": int(len(train_ids)), "val_chars": int(len(val_ids)),
+        "train_chars": len(train_ids), "val_chars": len(val_ids),
         "train_bpc": round(bits_per_char(model, train_ids[: n_train + 1]), 4),
         "val_bpc": round(bits_per_char(model, val_ids[: n_val + 1]), 4),
         "first_batch_bpc": round(losses[0], 4), "last_batch_bpc": round(losses[-1], 4),
@@ -118,23 +116,20 @@ def train(cell: str = "lstm", steps: int = STEPS, seed: int = SEED, out: Path | 
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.script_parser(__doc__, SEED)
     ap.add_argument("--model", choices=("lstm", "rnn", "both"), default="both")
     ap.add_argument("--steps", type=int, default=STEPS)
-    ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--seq", type=int, default=SEQ)
     ap.add_argument("--eval-chars", type=int, default=None, help="evaluate on fewer characters (quick runs)")
-    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
-    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped files")
     a = ap.parse_args(argv)
     results, ok = [], True
     with common.output_dir(a.out, a.check) as out:
         for cell in (("lstm", "rnn") if a.model == "both" else (a.model,)):
             r = train(cell, a.steps, a.seed, out, a.batch, a.seq, a.eval_chars, argv=argv)
             results.append(r)
-            print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "train_files", "val_files", "vocab")}, indent=2))
-            ok = ok and (not a.check or common.check(f"char_{cell}.safetensors", out))
+            hide = ("losses", "train_files", "val_files", "vocab")
+            ok = common.report(r, out, a.check, f"char_{cell}.safetensors", hide=hide) and ok
     if not ok:
         raise SystemExit(1)
     return results

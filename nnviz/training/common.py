@@ -3,6 +3,7 @@ in-app forecaster uses too), the run record saved next to the weights, saving, a
 against the shipped file."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
@@ -65,6 +66,22 @@ def output_dir(out: Path, check: bool):
         return
     with tempfile.TemporaryDirectory() as tmp:
         yield Path(tmp)
+
+
+def script_parser(doc: str, seed: int, verb: str = "train") -> argparse.ArgumentParser:
+    """The options every training script shares (--seed, --out, --check); a script adds its own."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    ap.add_argument("--check", action="store_true", help=f"{verb} into a temporary folder and compare with the shipped file")
+    return ap
+
+
+def report(result: dict, made_dir: Path, checking: bool, filename: str, hide: tuple[str, ...] = ("losses",)) -> bool:
+    """Print a run's record (without the long entries in `hide`); with --check, say whether it
+    reproduced the shipped `filename`. False only when a check failed."""
+    print(json.dumps({k: v for k, v in result.items() if k not in hide}, indent=2))
+    return not checking or check(filename, made_dir)
 
 
 def check(filename: str, made_dir: Path, log=print) -> bool:

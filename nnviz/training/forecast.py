@@ -17,9 +17,7 @@ The loop itself is `nnviz.forecast.fit_series`, which the app also runs on an up
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -126,12 +124,9 @@ def validate_shipped(key: str, seeds: tuple[int, ...] = (0, 1, 2), log=print) ->
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.script_parser(__doc__, SEED)
     ap.add_argument("--series", choices=[*SHIPPED, "all"], default="sunspots")
     ap.add_argument("--steps", type=int, default=None, help="default: the series' own (sunspots: 100)")
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
-    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     ap.add_argument("--validate", action="store_true", help="print the step-count validation table and exit")
     a = ap.parse_args(argv)
     keys = list(SHIPPED) if a.series == "all" else [a.series]
@@ -144,8 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
                 r = train(STEPS if a.steps is None else a.steps, a.seed, out, argv=argv)
             else:
                 r = train_shipped(key, a.steps, a.seed, out, argv=argv)
-            print(json.dumps({k: v for k, v in r.items() if k != "losses"}, indent=2))
-            ok = (common.check(f"{SHIPPED[key].model}.safetensors", out) if a.check else True) and ok
+            ok = common.report(r, out, a.check, f"{SHIPPED[key].model}.safetensors") and ok
     if not ok:
         raise SystemExit(1)
     return r

@@ -8,8 +8,6 @@ input, so a drawn or uploaded digit looks to the model like its training data. A
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
@@ -34,7 +32,7 @@ def digits_dataset(seed: int = SEED):
     imgs = np.stack([digit_to_28(im / 16.0, scan=False) for im in d.images])  # already 8x8 scans  # (N, 28, 28) in [0, 1]
     x = (imgs[:, None] - DIGITS_PRE.mean[0]) / DIGITS_PRE.std[0]
     xtr, xte, ytr, yte = train_test_split(x, d.target, test_size=0.2, random_state=seed, stratify=d.target)
-    t = lambda a, dt: torch.tensor(np.asarray(a), dtype=dt)  # noqa: E731
+    t = lambda a, dt: torch.tensor(np.asarray(a), dtype=dt)
     return t(xtr, torch.float32), t(ytr, torch.long), t(xte, torch.float32), t(yte, torch.long)
 
 
@@ -42,7 +40,7 @@ def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Random rotation, shear, independent x/y scale, shift and stroke thickness: the digits
     people draw on a canvas are narrower, thinner and more slanted than the 1990s scans."""
     b = x.shape[0]
-    u = lambda *s: torch.rand(*s, generator=g) * 2 - 1  # noqa: E731  uniform in [-1, 1]
+    u = lambda *s: torch.rand(*s, generator=g) * 2 - 1
     ang = u(b) * (15 * np.pi / 180)
     shear = u(b) * 0.25
     sx, sy = 1 + u(b) * 0.25, 1 + u(b) * 0.15
@@ -109,17 +107,14 @@ def train(epochs: int = 40, seed: int = SEED, out: Path | None = None, log=print
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.script_parser(__doc__, SEED)
     ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
-    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     a = ap.parse_args(argv)
     with common.output_dir(a.out, a.check) as out:
         r = train(a.epochs, a.seed, out, argv=argv)
-        print(json.dumps(r, indent=2))
-        if a.check and not common.check("lenet5.safetensors", out):
-            raise SystemExit(1)
+        ok = common.report(r, out, a.check, "lenet5.safetensors", hide=())
+    if not ok:
+        raise SystemExit(1)
     return r
 
 

@@ -21,9 +21,7 @@ applied in the loss here, so the app's model is exactly what was evaluated).
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import time
 from pathlib import Path
 
@@ -196,16 +194,12 @@ def train(epochs: int = EPOCHS, seed: int = SEED, out: Path | None = None, embed
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.script_parser(__doc__, SEED)
     ap.add_argument("--epochs", type=int, default=EPOCHS)
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
-    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     a = ap.parse_args(argv)
     with common.output_dir(a.out, a.check) as out:
         r = train(a.epochs, a.seed, out, argv=argv)
-        print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "config", "history")}, indent=2))
-        ok = not a.check or common.check(SHIPPED_FILE, out)
+        ok = common.report(r, out, a.check, SHIPPED_FILE, hide=("losses", "config", "history"))
     if not ok:
         raise SystemExit(1)
     return r

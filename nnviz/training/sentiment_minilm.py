@@ -16,9 +16,7 @@ Embedding takes ~2 minutes on one core; `--cache DIR` keeps the embeddings betwe
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -164,17 +162,14 @@ def train(out: Path | None = None, cache: Path | None = None, seed: int = SEED, 
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
+    ap = common.script_parser(__doc__, SEED, verb="fit")
     ap.add_argument("--cache", type=Path, default=None, help="keep the sentence embeddings in this folder")
-    ap.add_argument("--check", action="store_true", help="fit into a temporary folder and compare with the shipped file")
     a = ap.parse_args(argv)
     with common.output_dir(a.out, a.check) as out:
         r = train(out, a.cache, a.seed, argv=argv)
-        print(json.dumps(r, indent=2))
-        if a.check and not common.check(HEAD_FILE, out):
-            raise SystemExit(1)
+        ok = common.report(r, out, a.check, HEAD_FILE, hide=())
+    if not ok:
+        raise SystemExit(1)
     return r
 
 

@@ -8,8 +8,6 @@ context, so bits/char is measured on 128-character chunks, each predicted from i
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from dataclasses import asdict, replace
@@ -94,20 +92,17 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.script_parser(__doc__, SEED)
     ap.add_argument("--steps", type=int, default=STEPS)
-    ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--eval-chars", type=int, default=None, help="evaluate on fewer characters (quick runs)")
-    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
-    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     a = ap.parse_args(argv)
     with common.output_dir(a.out, a.check) as out:
         r = train(a.steps, a.seed, out, a.batch, a.lr, a.eval_chars, argv=argv)
-        print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "train_files", "val_files")}, indent=2))
-        if a.check and not common.check("char_gpt.safetensors", out):
-            raise SystemExit(1)
+        ok = common.report(r, out, a.check, "char_gpt.safetensors", hide=("losses", "train_files", "val_files"))
+    if not ok:
+        raise SystemExit(1)
     return r
 
 

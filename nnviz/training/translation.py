@@ -12,9 +12,7 @@ training; exact-match accuracy is measured on HELDOUT_N of those, in all formats
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import random
 import time
 from dataclasses import asdict
@@ -187,19 +185,16 @@ def train(steps: int = STEPS, seed: int = SEED, out: Path | None = None, batch: 
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = common.script_parser(__doc__, SEED)
     ap.add_argument("--steps", type=int, default=STEPS)
-    ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--batch", type=int, default=BATCH)
     ap.add_argument("--heldout-n", type=int, default=HELDOUT_N, help="held-out pairs to score (fewer: quicker)")
-    ap.add_argument("--out", type=Path, default=common.WEIGHTS_DIR)
-    ap.add_argument("--check", action="store_true", help="train into a temporary folder and compare with the shipped file")
     a = ap.parse_args(argv)
     with common.output_dir(a.out, a.check) as out:
         r = train(a.steps, a.seed, out, a.batch, a.heldout_n, argv=argv)
-        print(json.dumps({k: v for k, v in r.items() if k not in ("losses", "formats")}, indent=2))
-        if a.check and not common.check("date_translator.safetensors", out):
-            raise SystemExit(1)
+        ok = common.report(r, out, a.check, "date_translator.safetensors", hide=("losses", "formats"))
+    if not ok:
+        raise SystemExit(1)
     return r
 
 
