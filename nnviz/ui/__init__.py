@@ -27,10 +27,31 @@ _APP_RAN = False  # has app.py run in this process?
 
 
 def app_started() -> None:
-    """Called by app.py on every run: the server process keeps freed memory (nnviz.memory; once)."""
+    """Called by app.py on every run: the server process keeps freed memory (nnviz.memory) and
+    stops looking its own address up online (`no_address_lookups`); both once."""
     global _APP_RAN
+    if not _APP_RAN:
+        keep_freed_memory()
+        no_address_lookups()
     _APP_RAN = True
-    keep_freed_memory()
+
+
+def no_address_lookups() -> None:
+    """When a websocket arrives from another web origin (any site open in a browser can try
+    ws://127.0.0.1:8501), Streamlit 1.67 allows it if the origin is one of this machine's own
+    addresses, and to know them it looks them up: a UDP connect to 8.8.8.8 and an HTTP request to
+    checkip.amazonaws.com, on the server's event loop, again after every failed lookup (offline,
+    every such attempt stalls every student's session). nnviz fills Streamlit's cache of the two
+    addresses that are still unknown with loopback: pages served from this machine's other
+    addresses get no exception, and no lookup happens. Students are unaffected: a browser that
+    opened the app is same-origin (also through nginx, which keeps the Host header) and never
+    reaches this check. An address Streamlit already knows (its startup banner looked it up) is
+    kept. Until the first page has run, Streamlit's behaviour is unchanged."""
+    from streamlit import net_util
+
+    for name in ("_internal_ip", "_external_ip"):
+        if getattr(net_util, name, "") is None:  # unknown yet: Streamlit would look it up
+            setattr(net_util, name, "127.0.0.1")
 
 
 # --- one scene state -------------------------------------------------------------------------------
