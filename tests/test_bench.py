@@ -83,3 +83,13 @@ def test_main_writes_json(tmp_path, monkeypatch):
     out = tmp_path / "r.json"
     bench.main(["--json", str(out), "--threads", "1"])
     assert json.loads(out.read_text()) == {"x": {"value": 1.0, "target": "<= 1.1", "ok": True, "note": ""}}
+
+
+def test_the_memory_script_reports_rss_after_the_warmup_and_each_quarter():
+    from nnviz.bench import memory
+
+    lines = []
+    rows = memory.run(warmup=3, inputs=8, report=lines.append)
+    assert [n for n, _ in rows] == [0, 2, 4, 6, 8]  # the warm-up, then every quarter of the inputs
+    assert all(rss > 50 for _, rss in rows)  # MiB of a process that has torch and three models loaded
+    assert lines[0].startswith("after the warm-up") and "%" in lines[-1]
