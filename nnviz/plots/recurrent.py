@@ -284,6 +284,7 @@ def series_figure(
     y_title: str = "value",
     max_columns: int = MAX_SERIES_COLUMNS,
     height: int | None = None,
+    window: tuple[int, int] | None = None,
 ) -> go.Figure:
     """A series on top, the model's states (units x time) underneath on the same time axis.
 
@@ -292,7 +293,11 @@ def series_figure(
     held-out values (with the naive last-value line for comparison); `future` continues the
     series past its end at `future_x`. The states heatmap is block-averaged to at most
     `max_columns` columns. The legend sits right of the series (the colour bar right of the
-    states), never over the title."""
+    states), never over the title.
+
+    window (i0, i1): show only x[i0..i1] (indices, inclusive), the value axis fitted to what is
+    visible there, with yesterday's value as a dotted line under the one-step predictions: zoomed
+    in on a daily series, a one-step forecast that only repeats the last value shows as a lag."""
     from ..analysis import thin
 
     x = list(x)
@@ -318,10 +323,13 @@ def series_figure(
         fig.add_trace(go.Scatter(x=[x[-1], *list(future_x)], y=np.r_[values[-1], future], mode="lines+markers",
                                  name="forecast", line=dict(color=LSTM_COLOUR, width=3, dash="dash")), row=1, col=1)
     fig.update_yaxes(title=y_title, row=1, col=1)
+    if window is not None:
+        _zoom(fig, x, values, predictions, test_start, window)
     if states is not None:
-        vmin, vmax, scale = quantity_range(kind, states)
-        z, centres = thin(np.asarray(states, np.float32), max_columns)
-        hx = [x[int(round(c))] for c in centres]
+        vmin, vmax, scale = quantity_range(kind, states)  # one colour scale, zoomed or not
+        first, last = (0, len(x) - 1) if window is None else (max(0, window[0]), min(len(x) - 1, window[1]))
+        z, centres = thin(np.asarray(states[first:last + 1], np.float32), max_columns)  # the shown steps only
+        hx = [x[first + int(round(c))] for c in centres]
         fig.add_trace(go.Heatmap(z=z.T, x=hx, zmin=vmin, zmax=vmax, colorscale=scale,
                                  colorbar=dict(title=dict(text=QUANTITIES.get(kind, (kind,))[0].split(" (")[0],
                                                           side="right", font=AXIS_TITLE),
@@ -333,6 +341,21 @@ def series_figure(
     fig.update_layout(legend=dict(orientation="v", xanchor="left", x=1.02, yanchor="top", y=1, font=FONT),
                       hovermode="closest")
     return base_layout(fig, title, height or (720 if rows == 2 else 420))
+
+
+def _zoom(fig: go.Figure, x: list, values: np.ndarray, predictions, test_start, window: tuple[int, int]) -> None:
+    """Show x[i0..i1] only; the value axis fitted to the series and one-step predictions there."""
+    i0, i1 = max(0, window[0]), min(len(x) - 1, window[1])
+    shown = [np.asarray(values[i0:i1 + 1], float)]
+    if predictions is not None and test_start is not None and 0 < test_start <= i1:
+        a = max(i0, test_start)
+        shown.append(np.asarray(predictions[a - 1:i1], float))  # predictions[t - 1] is drawn at x[t]
+        fig.add_trace(go.Scatter(x=x[a:i1 + 1], y=values[a - 1:i1], mode="lines", name="yesterday's value",
+                                 line=dict(color="#7f7f7f", width=2, dash="dot")), row=1, col=1)
+    lo, hi = float(np.nanmin(np.concatenate(shown))), float(np.nanmax(np.concatenate(shown)))
+    pad = (hi - lo) * 0.06 or abs(hi) * 0.05 or 1.0
+    fig.update_xaxes(range=[x[i0], x[i1]])
+    fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=1)
 
 
 def gradient_decay(

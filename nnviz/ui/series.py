@@ -177,11 +177,25 @@ def _fitted(series, column: str, fit_key: str):
     return fits[fit_key]
 
 
+ZOOM_STEPS = 60  # a daily series' lag is visible over two months, not over thirteen years
+RANGES = ["whole series", "held-out part", f"first {ZOOM_STEPS} held-out steps"]
+
+
+def window(shown: str, n_train: int, n: int) -> tuple[int, int] | None:
+    """The indices `series_figure` shows for a "Time shown" choice (None: everything)."""
+    if shown == RANGES[1] and 0 < n_train < n:
+        return n_train - 1, n - 1  # from the last value learned from
+    if shown == RANGES[2] and 0 < n_train < n:
+        return n_train - 1, min(n - 1, n_train + ZOOM_STEPS - 1)
+    return None
+
+
 def view(present: bool) -> None:
     row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium") if present else st
     src = scene(row.radio, "Series", SOURCES, horizontal=True, key="ts_src")
     shipped = next((s for s in fc.SHIPPED.values() if s.label == src), None)
     hero = st.container() if present else None  # presenting: the forecast under its controls, the data folded
+    zoom_box = st.container(horizontal=True) if present else None  # presenting: the row is full; under the figure
     with st.expander("Data and model", expanded=shipped is None) if present else st.container():
         s = shipped_series(shipped) if shipped else uploaded_series()
     if s is None:
@@ -189,9 +203,12 @@ def view(present: bool) -> None:
     key = input_key("series", s.values)
     with st.spinner("Running the LSTM over the series..."):
         tr = get_trace(s.name, s.weights_key, key, s.model, s.values)
-    a, b = (row, row) if present else st.columns([1, 1])
+    a, b, c = (row, row, zoom_box) if present else st.columns([1, 1, 1])
     steps = scene(a.slider, "Forecast steps ahead", 1, 60, s.steps, key="ts_steps")
     kind = quantity_picker(b.selectbox, quantities(tr), "ts_kind", "States under the series")
+    shown = scene(c.selectbox, "Time shown", RANGES, key="ts_range", width=260 if present else "stretch",
+                  help="Zoomed in, a one-step forecast that only repeats the last value shows as a one-step lag "
+                       "behind the series (yesterday's value is drawn dotted).")
     with st.spinner("Forecasting..."):
         future = forecast(s.name, s.weights_key, key, steps, s.model, s.values)
         past = s.values[: s.n_train]
@@ -201,8 +218,11 @@ def view(present: bool) -> None:
     fig = plots.series_figure(s.index, s.values, tr.states(kind), kind, tr.output, s.n_train,
                               analysis.extend_index(s.index, steps), future, backtest,
                               f"{s.y_title}: forecast and the LSTM's {Q[kind][0]} underneath", s.y_title,
-                              height=HERO_PX if present else None)
+                              height=HERO_PX if present else None, window=window(shown, s.n_train, len(s.values)))
     chart(fig, width="stretch", key="ts_fig", where=hero)
     hero.caption("Top: the series, the one-step-ahead predictions on the held-out part (red), a forecast made at the "
                  "start of the held-out part without seeing it (green dashes) against the naive last value (grey "
-                 "dots), and the forecast past the end (red dashes). Bottom: each row is one LSTM unit over time.")
+                 "dots), and the forecast past the end (red dashes). Bottom: each row is one LSTM unit over time."
+                 + (" Zoomed in, yesterday's value (grey dots) runs under the one-step predictions: where the red "
+                    "line is the black one moved one step right, the model is repeating the last value."
+                    if shown != RANGES[0] else ""))

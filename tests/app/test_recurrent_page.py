@@ -261,7 +261,7 @@ def test_every_view_widget_is_in_the_scene(view):
     assert set(bound_widgets(at)) >= {"Text": {"rnn_view", "rnn_preset", "rnn_net", "rnn_text", "rnn_kind", "rnn_rows",
                                             "rnn_width", "rnn_unit", "rnn_pattern", "rnn_pos", "rnn_temp", "rnn_len",
                                             "rnn_seed"},
-                                   "Time series": {"rnn_view", "ts_src", "ts_steps", "ts_kind"},
+                                   "Time series": {"rnn_view", "ts_src", "ts_steps", "ts_kind", "ts_range"},
                                    "Why LSTMs": {"rnn_view", "why_src", "why_rel", "rnn_text"}}[view]
 
 

@@ -101,3 +101,32 @@ def test_presentation_mode_on_the_weather_shows_the_figure_first():
     assert not at.exception
     assert titles(at)[0].startswith("max temperature (°C): forecast")
     assert figures(at)[0]["layout"]["height"] <= 520 and "beats" in _sentence(at)
+
+
+def test_zooming_in_on_the_stock_shows_the_one_step_lag():
+    """'first 60 held-out steps': the x axis spans exactly those days, the value axis fits what is
+    visible, and yesterday's value is drawn beside the one-step predictions; the link keeps it."""
+    from nnviz.ui.series import RANGES, ZOOM_STEPS
+
+    at = open_series(STOCK)
+    at.selectbox(key="ts_range").set_value(RANGES[2]).run()
+    assert not at.exception
+    fig = next(f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("adjusted close"))
+    series = next(t for t in fig["data"] if t.get("name") == "series")
+    x, y = series["x"], array(series["y"])
+    i0 = x.index(fig["layout"]["xaxis"]["range"][0])
+    i1 = x.index(fig["layout"]["xaxis"]["range"][1])
+    assert x[i0] == "2010-12-31" and i1 - i0 == ZOOM_STEPS  # the last day learned from, then 60 held out
+    lo, hi = fig["layout"]["yaxis"]["range"]
+    assert lo < y[i0:i1 + 1].min() and hi > y[i0:i1 + 1].max()  # fitted to the window, not 13 years
+    assert hi - lo < (y.max() - y.min()) / 2
+    yesterday = next(t for t in fig["data"] if t.get("name") == "yesterday's value")
+    assert array(yesterday["y"])[1:].tolist() == y[i0 + 1:i1].tolist()  # values[t - 1] drawn at x[t]
+    assert "ts_range" in scene_link(at)
+
+
+def test_the_whole_series_has_no_zoom_and_no_extra_line():
+    at = open_series(STOCK)
+    fig = next(f for f in figures(at) if f["layout"].get("title", {}).get("text", "").startswith("adjusted close"))
+    assert "range" not in fig["layout"]["xaxis"]
+    assert not any(t.get("name") == "yesterday's value" for t in fig["data"])

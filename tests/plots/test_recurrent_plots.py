@@ -237,3 +237,25 @@ def test_the_zero_floor_label_sits_under_its_line_in_two_short_lines():
     assert ann.yanchor == "top" and ann.y == pytest.approx(floor)  # below the line: above it run the curves
     assert lo <= floor - 0.15 * (hi - lo) and hi >= 0  # room under the floor for it, the curves' top (1) shown
     assert all(len(line) <= 80 for line in ann.text.split("<br>")) and ann.font.size >= 16
+
+
+def test_series_window_fits_the_value_axis_to_series_and_predictions_shown():
+    x = list(range(300))
+    values = np.r_[np.linspace(0, 100, 200), np.full(100, 50.0)]  # a climb, then flat on the held-out part
+    predictions = np.full(300, 60.0)  # above everything the window shows of the series
+    fig = plots.series_figure(x, values, predictions=predictions, test_start=200, window=(199, 259))
+    assert list(fig.layout.xaxis.range) == [199, 259]
+    lo, hi = fig.layout.yaxis.range
+    assert 40 < lo < 50 and 99.5 < hi < 110  # fits 50..99.5 (x = 199 is the last learned value), not 0..100
+    names = [t.name for t in fig.data]
+    assert "yesterday's value" in names
+    assert plots.series_figure(x, values, predictions=predictions, test_start=200).layout.xaxis.range is None
+
+
+def test_zoomed_states_are_thinned_over_the_window_only():
+    x = list(range(5000))
+    states = np.tile(np.arange(5000.0)[:, None], (1, 3))  # unit values = the time step
+    fig = plots.series_figure(x, np.zeros(5000), states, "h", window=(4000, 4059))
+    heat = next(t for t in fig.data if t.type == "heatmap")
+    assert len(heat.x) == 60 and heat.x[0] == 4000 and heat.x[-1] == 4059  # 60 steps, no block averages
+    assert np.asarray(heat.z)[0, 0] == 4000
