@@ -22,6 +22,13 @@ def _residual_cnn() -> str:
                 list_models(trace="features")[0])
 
 
+def _zoom() -> str:
+    """The Time series view's 'first N held-out steps' choice, where the one-day lag shows."""
+    from .series import RANGES
+
+    return RANGES[2]
+
+
 def _stock() -> str:
     """The Time series view's label of the shipped stock (the forecasters' own list says it)."""
     from ..forecast import SHIPPED
@@ -63,9 +70,10 @@ def lessons() -> list[Lesson]:
         Lesson("Forecasting", "The same network reads a series and predicts the next value; compare it with "
                "simply repeating the last value, or the value one season ago.", "pages/recurrent.py",
                {"rnn_view": "Time series"}),
-        Lesson("A stock price", "On a stock's daily price the LSTM does not beat 'tomorrow = today': a price is "
-               "close to a random walk. On the weather it does, a little.", "pages/recurrent.py",
-               {"rnn_view": "Time series", "ts_src": _stock()}),
+        Lesson("A stock price", "On a stock's daily price the LSTM does not beat 'tomorrow = today': zoomed in, "
+               "its forecast is the price one day late. A price is close to a random walk. On the weather it does "
+               "beat yesterday, a little.", "pages/recurrent.py",
+               {"rnn_view": "Time series", "ts_src": _stock(), "ts_range": _zoom()}),
         Lesson("Why LSTMs", "Training sends the error backwards through time. In a plain RNN it fades at every "
                "step; the LSTM's cell state keeps it alive.", "pages/recurrent.py", {"rnn_view": "Why LSTMs"}),
         Lesson("Self-attention", "Each token asks a question (query), compares it with every token's key, turns "
