@@ -38,6 +38,9 @@ def test_interleaved_medians_and_exponent():
     calls = []
     t = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3)
     assert calls == ["a", "b"] * 4  # one warm-up round, then A B A B A B: drift hits both alike
+    calls.clear()
+    per_call = interleaved({"a": lambda: calls.append("a")}, repeats=2, calls=5)
+    assert calls == ["a"] * 11 and per_call["a"] >= 0  # warm-up once, then 2 samples of 5 calls
     assert set(t) == {"a", "b"} and all(v >= 0 for v in t.values())
     assert fit_exponent([10, 100, 1000], [1.0, 100.0, 10000.0]) == pytest.approx(2.0)
     assert fit_exponent([10, 20, 40], [3.0, 6.0, 12.0]) == pytest.approx(1.0)

@@ -26,9 +26,10 @@ import numpy as np
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt}
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1, calls: int = 1) -> dict[str, float]:
     """Median seconds per call of each candidate, called in turn A B C A B C ... so that load
-    from other processes lands on all of them alike."""
+    from other processes lands on all of them alike. calls: calls timed together per sample
+    (sub-millisecond work: one call alone would time the clock's jitter)."""
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(warmup):
         for f in fns.values():
@@ -36,8 +37,9 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int 
     for _ in range(repeats):
         for k, f in fns.items():
             t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
+            for _ in range(calls):
+                f()
+            times[k].append((time.perf_counter() - t) / calls)
     return {k: statistics.median(v) for k, v in times.items()}
 
 

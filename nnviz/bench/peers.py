@@ -27,13 +27,6 @@ def _have(module: str) -> bool:
 # CNN capture: plain forward vs nnviz.capture vs captum's LayerActivation, same layer list
 
 
-def _times(f, n: int):
-    def run():
-        for _ in range(n):
-            f()
-    return run
-
-
 def capture_race(quick: bool = False) -> dict:
     from ..capture import POOL_TYPES, capture
     from ..models import load_model
@@ -69,9 +62,7 @@ def capture_race(quick: bool = False) -> dict:
         if name == "vgg16" and not quick:
             reps = 5
         tiny = size <= 28  # a 0.1 ms forward: time 50 calls per sample, or the clock's jitter shows
-        t = interleaved({k: _times(f, 50) for k, f in fns.items()} if tiny else fns, reps)
-        if tiny:
-            t = {k: v / 50 for k, v in t.items()}
+        t = interleaved(fns, reps, calls=50 if tiny else 1)
         note = f"{len(layers)} conv/pool layers, 1x{ch}x{size}x{size}, plain {t['plain'] * 1e3:.2f} ms"
         if tiny:
             # The target is for real image sizes; on a 0.1 ms forward the ratio measures
@@ -183,8 +174,7 @@ def recurrent_race(quick: bool = False) -> dict:
                 fns["step"] = nnviz_reference
             reps = 3 if quick else (15 if n <= 2000 else 9)
             batch = 20 if n <= 100 else 1  # sub-millisecond calls: time 20 per sample (as LeNet)
-            t = interleaved({k: _times(f, batch) for k, f in fns.items()}, reps)
-            t = {k: v / batch for k, v in t.items()}
+            t = interleaved(fns, reps, calls=batch)
             note = f"{L} layer x {H} units, nn.{type(ref).__name__} {t['torch'] * 1e3:.2f} ms"
             target = "<= 1.5" if cell == "lstm" else None
             if cell == "lstm":
