@@ -61,7 +61,7 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None = None, out: 
         raise ValueError("masked_softmax(out=...) is for runs without gradients")
     if mask is not None:
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    return scores.softmax(dim=-1) if out is None else torch.softmax(scores, -1, out=out)
+    return torch.softmax(scores, -1, out=out)
 
 
 def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:

@@ -63,18 +63,15 @@ def lstm_layer(x: torch.Tensor, params, h0: torch.Tensor, c0: torch.Tensor):
     for start, stop in zip(bounds, bounds[1:]):
         part = _read(x[:, start:stop], params, h, c)
         if part is None:
-            parts = None
-            break
+            fallbacks += 1
+            return None
         parts.append(part)
         h, c = part[1][0], part[2][0]  # (B, H)
-    got = None if not parts else parts[0] if len(parts) == 1 else (
-        torch.cat([p[0] for p in parts], dim=1), parts[-1][1], parts[-1][2],
-        {k: torch.cat([p[3][k] for p in parts], dim=1) for k in ("h", "c", "gates")})
-    if got is None:
-        fallbacks += 1
-    else:
-        reads += 1
-    return got
+    reads += 1
+    if len(parts) == 1:
+        return parts[0]
+    return (torch.cat([p[0] for p in parts], dim=1), parts[-1][1], parts[-1][2],
+            {k: torch.cat([p[3][k] for p in parts], dim=1) for k in ("h", "c", "gates")})
 
 
 def _read(x, params, h0, c0):
@@ -104,8 +101,8 @@ def _read(x, params, h0, c0):
         i, f, g, o = gates.chunk(4, dim=2)  # each (B, T, H)
         c = linear_scan(f, i * g, c0.detach())  # (B, T, H)
         h = out.transpose(0, 1).contiguous()  # (B, T, H), batch-first like the other paths (no copy at B = 1)
-        # Every read value is checked: c depends on every i, f, g before it, h on o and c.
-        # |h| <= 1, so an absolute tolerance will do; in place: one temporary, not five.
+        # The layout is checked at every step: c depends on every i, f, g before it, h on o and
+        # c. |h| <= 1, so an absolute tolerance will do; in place: one temporary, not five.
         gap = torch.tanh(c).mul_(o).sub_(h).abs_().max()
         c_gap = (c[:, -1] - c_n).abs_().max() / (1.0 + c_n.abs().max())  # c is not bounded: relative
         if not bool(torch.maximum(gap, c_gap) <= 1e-5):  # one check, one sync; NaN fails it too
@@ -121,10 +118,10 @@ def _forget_row(B: int, H: int) -> None:
 
 def _gates_by_formula(x_t, h_prev, params) -> torch.Tensor:
     """i, f, g, o of one step from the LSTM's equations: x_t (B, I), h_prev (B, H) -> (B, 4H)."""
+    from .recurrent import lstm_activations  # import cycle otherwise
+
     w_ih, w_hh, b_ih, b_hh = (p.detach() for p in params)
-    z = torch.addmm(b_ih + b_hh, x_t.detach(), w_ih.t()).addmm_(h_prev.detach(), w_hh.t())  # (B, 4H)
-    H = w_hh.shape[1]
-    return torch.cat((torch.sigmoid(z[:, :2 * H]), torch.tanh(z[:, 2 * H:3 * H]), torch.sigmoid(z[:, 3 * H:])), dim=1)
+    return lstm_activations(torch.addmm(b_ih + b_hh, x_t.detach(), w_ih.t()).addmm_(h_prev.detach(), w_hh.t()))
 
 
 def _fits(x, params, h0, c0) -> bool:

@@ -240,8 +240,7 @@ class LSTM(_StepRecurrent):
         # i, f | g | o: sigmoid, tanh, sigmoid. In place when nothing needs z's gradient (the
         # views' run): no copy of a (B, T, 4H) tensor; out of place when autograd may need z.
         if z.requires_grad:
-            gates = torch.cat((torch.sigmoid(z[..., :2 * H]), torch.tanh(z[..., 2 * H:3 * H]),
-                               torch.sigmoid(z[..., 3 * H:])), dim=2)  # (B, T, 4H)
+            gates = lstm_activations(z)  # (B, T, 4H)
         else:
             z[..., :2 * H].sigmoid_()
             z[..., 2 * H:3 * H].tanh_()
@@ -287,6 +286,14 @@ class GRU(_StepRecurrent):
         rz = torch.sigmoid(xp[..., :2 * H] + hp[..., :2 * H])  # (B, T, 2H): r | z
         n = torch.tanh(torch.addcmul(xp[..., 2 * H:], rz[..., :H], hp[..., 2 * H:]))  # (B, T, H)
         return {"h": out, "gates": torch.cat((rz, n), dim=2)}  # (B, T, 3H)
+
+
+def lstm_activations(z: torch.Tensor) -> torch.Tensor:
+    """An LSTM's pre-activations (..., 4H), gate order i, f, g, o -> the gates: sigmoid, sigmoid,
+    tanh, sigmoid (out of place, so autograd can go through it)."""
+    H = z.shape[-1] // 4
+    return torch.cat((torch.sigmoid(z[..., :2 * H]), torch.tanh(z[..., 2 * H:3 * H]), torch.sigmoid(z[..., 3 * H:])),
+                     dim=-1)
 
 
 def linear_scan(a: torch.Tensor, b: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
