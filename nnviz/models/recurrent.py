@@ -344,6 +344,13 @@ def _layer_states(rec: dict, cell: str) -> LayerStates:
     return LayerStates(h=h, c=None if c is None else c[0].detach().cpu().numpy(), gates=gates)
 
 
+def recorded_run(rnn: "_StepRecurrent", x: torch.Tensor) -> tuple[torch.Tensor, list[LayerStates]]:
+    """x (1, T, I) through the recurrent layers with every state and gate recorded: the last
+    layer's output (1, T, H) and each layer's states as numpy (what a RecurrentTrace holds)."""
+    out, _, _, recs = rnn.run_layers(x, record=True)
+    return out, [_layer_states(r, rnn.mode) for r in recs]
+
+
 def token_trace(model, ids: np.ndarray, tokens: list[str], unknown: list[int], labels: tuple[str, ...],
                 notes: list[str] | None = None) -> RecurrentTrace:
     """One token per step through `model`'s embed -> recurrent layers -> head (every state and
@@ -351,11 +358,11 @@ def token_trace(model, ids: np.ndarray, tokens: list[str], unknown: list[int], l
     the word-level sentiment model."""
     with torch.inference_mode():
         x = model.embed(torch.from_numpy(ids)[None])  # (1, T, E)
-        out, _, _, recs = model.rnn.run_layers(x, record=True)  # out (1, T, H)
+        out, layers = recorded_run(model.rnn, x)  # out (1, T, H)
         logits = model.head(out)[0]  # (T, V)
     return RecurrentTrace(
         cell=model.cell,
-        layers=[_layer_states(r, model.cell) for r in recs],
+        layers=layers,
         output=logits.numpy(),
         output_kind="logits",
         tokens=tokens,
@@ -492,11 +499,11 @@ class SeriesLSTM(NNVizModel):
         v = self._checked(values)
         with torch.inference_mode():
             x = self.normalise(v)[None, :, None]  # (1, T, 1)
-            out, _, _, recs = self.rnn.run_layers(x, record=True)
+            out, layers = recorded_run(self.rnn, x)  # out (1, T, H)
             pred = self.head(out)[0, :, 0] * self.std + self.mean  # (T,)
         return RecurrentTrace(
             cell=self.cell,
-            layers=[_layer_states(r, self.cell) for r in recs],
+            layers=layers,
             output=pred.numpy(),
             output_kind="forecast",
             series=v,
