@@ -177,11 +177,12 @@ def capture(
     """
     names = default_layers(model) if layers is None else list(layers)
     # A few layers: look each up by name (LeNet's capture is mostly fixed cost); many: one walk
-    # over the model is cheaper than 53 lookups down MobileNet's nesting (93 vs 324 us).
+    # over the model is cheaper than 53 lookups down MobileNet's nesting (93 vs 324 us). Both
+    # know every name of a module used twice (remove_duplicate=False), as get_submodule does.
     if len(names) <= 8:
         modules = {n: m for n in names if (m := _submodule(model, n)) is not None}
     else:
-        modules = dict(model.named_modules())
+        modules = dict(model.named_modules(remove_duplicate=False))
     unknown = [n for n in names if n not in modules]
     if unknown:
         raise KeyError(f"no layer named {unknown[0]!r} in {type(model).__name__}")

@@ -146,12 +146,18 @@ class _TorchvisionStyleBlock(nn.Module):
         return out
 
 
-def test_in_place_models_get_the_maps_their_layers_returned():
+def _block_and_its_conv(batch: int = 1):
+    """A seeded torchvision-style block, an input, and what its conv returns for batch item 0."""
     torch.manual_seed(0)
     m = _TorchvisionStyleBlock().eval()
-    x = torch.randn(1, 2, 5, 5)
+    x = torch.randn(batch, 2, 5, 5)
     with torch.inference_mode():
         conv = m.conv(x)[0].clone().numpy()
+    return m, x, conv
+
+
+def test_in_place_models_get_the_maps_their_layers_returned():
+    m, x, conv = _block_and_its_conv()
     assert (conv < 0).any()  # else ReLU would change nothing and the test could not fail
     trace = capture(m, x, layers=["conv"])
     np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)  # the conv's own output, negatives kept
@@ -206,10 +212,7 @@ def test_in_place_block_costs_two_forwards_and_forced_copy_one():
 
 
 def test_batch_of_several_keeps_item_0_and_copies_only_it():
-    m = _TorchvisionStyleBlock().eval()
-    x = torch.randn(3, 2, 5, 5)
-    with torch.inference_mode():
-        conv = m.conv(x)[0].clone().numpy()
+    m, x, conv = _block_and_its_conv(batch=3)
     trace = capture(m, x, layers=["conv"], copy=True)
     np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)
     assert trace["conv"].output.shape == (2, 5, 5)
@@ -217,10 +220,17 @@ def test_batch_of_several_keeps_item_0_and_copies_only_it():
 
 def test_capture_called_inside_inference_mode_still_sees_overwrites():
     # Inference tensors have no version counter; capture must not depend on the caller's mode.
-    torch.manual_seed(0)
-    m = _TorchvisionStyleBlock().eval()
-    x = torch.randn(1, 2, 5, 5)
+    m, x, conv = _block_and_its_conv()
     with torch.inference_mode():
-        conv = m.conv(x)[0].clone().numpy()
         trace = capture(m, x.clone(), layers=["conv"])
     np.testing.assert_allclose(trace["conv"].output, conv, rtol=1e-6)
+
+
+def test_a_module_used_twice_answers_to_both_names_however_many_layers_are_asked():
+    shared = nn.Conv2d(1, 1, 1)
+    m = nn.Sequential(shared, nn.ReLU(), *[nn.Conv2d(1, 1, 1) for _ in range(8)])
+    m.alias = shared  # the same module under a second name
+    x = torch.randn(1, 1, 4, 4)
+    few = capture(m, x, layers=["alias"])
+    many = capture(m, x, layers=["alias", *[str(i) for i in range(2, 10)]])  # > 8 names: the other lookup
+    np.testing.assert_allclose(few["alias"].output, many["alias"].output)
